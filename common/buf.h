@@ -56,7 +56,7 @@ void buf_shrink(struct buf *b, size_t keep);
  * on a real error (never for EAGAIN). */
 ssize_t buf_read_fd(struct buf *b, int fd, size_t max, bool *eof);
 /* Write the buffer's contents to fd until EAGAIN or empty; consumed bytes
- * are dropped. Returns bytes written or -1 with errno (not EAGAIN). */
+ * are dropped. Processes ignore SIGPIPE, so a closed peer is EPIPE here. Returns bytes written or -1 with errno (not EAGAIN). */
 ssize_t buf_write_fd(struct buf *b, int fd);
 
 #endif
