@@ -47,6 +47,16 @@ void log_set_level(enum log_level level)
 	logger.level = level;
 }
 
+int log_fd(void)
+{
+	return logger.target == TARGET_SYSLOG ? -1 : logger.fd;
+}
+
+const char *log_process(void)
+{
+	return logger.process;
+}
+
 enum log_level log_get_level(void)
 {
 	return logger.level;

@@ -28,13 +28,17 @@ void log_close(void);
 /* Reopen a file target (after logrotate moved it); no-op for others. */
 int log_reopen(char *err, size_t errlen);
 void log_set_level(enum log_level level);
+/* Where lines go now (stderr or the file; -1 for syslog) and under which
+ * name: the seccomp violation reporter writes there from a signal handler. */
+int log_fd(void);
+const char *log_process(void);
 enum log_level log_get_level(void);
 /* "fatal", "error", "warn", "info", "debug" → level; -1 if unknown. */
 int log_level_parse(const char *name);
 const char *log_level_name(enum log_level level);
 
 void log_msg(enum log_level level, const char *fmt, ...) PRINTF_LIKE(2, 3);
-void log_vmsg(enum log_level level, const char *fmt, va_list ap);
+void log_vmsg(enum log_level level, const char *fmt, va_list ap) PRINTF_LIKE(2, 0);
 NORETURN void log_fatal(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
