@@ -1,0 +1,167 @@
+/*
+ * conf_schema.c — every key of parley.conf: its path, type, default, limits
+ * and a one-line description. Adding a setting is one line here plus a row
+ * in doc/config.md (test_conf checks that the two agree).
+ *
+ * This file holds data and the small value checks the data names; the
+ * loader that applies it is conf.c, and what a process does with a value
+ * belongs to that process.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "conf.h"
+
+#define KIB ((int64_t)1024)
+#define MIB (KIB * 1024)
+#define GIB (MIB * 1024)
+
+/* --- checks named by the table ----------------------------------------- */
+
+/* A light syntax check on a served domain: stringprep and the length of
+ * each label are the JID code's business; here we catch the mistakes an
+ * operator makes ("user@example.org", "https://example.org", "a b"). */
+static int check_domain(const char *value, char *err, size_t errlen)
+{
+	if (*value == '\0')
+		return errf(err, errlen, "a domain may not be empty");
+	if (strlen(value) > 1023)
+		return errf(err, errlen, "\"%.40s...\" is longer than 1023 bytes", value);
+	for (const char *p = value; *p != '\0'; p++) {
+		if (*p == '@' || *p == '/')
+			return errf(err, errlen, "\"%s\" is not a domain: it contains '%c'", value, *p);
+		if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
+			return errf(err, errlen, "\"%s\" is not a domain: it contains a space or control character",
+			    value);
+	}
+	return 0;
+}
+
+static int check_account(const char *value, char *err, size_t errlen)
+{
+	if (*value == '\0')
+		return errf(err, errlen, "may not be empty");
+	for (const char *p = value; *p != '\0'; p++)
+		if (*p == ':' || *p == '/' || isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
+			return errf(err, errlen, "\"%s\" is not a user or group name", value);
+	return 0;
+}
+
+static int check_log_target(const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "stderr") == 0 || strcmp(value, "syslog") == 0 || value[0] == '/')
+		return 0;
+	return errf(err, errlen, "must be \"stderr\", \"syslog\" or an absolute file path, got \"%s\"",
+	    value);
+}
+
+static int check_nonempty(const char *value, char *err, size_t errlen)
+{
+	if (*value == '\0')
+		return errf(err, errlen, "may not be empty");
+	return 0;
+}
+
+/* Every internal peer proves itself with this secret; a short one can be
+ * guessed by anything that can reach the router's TCP port. */
+static int check_secret(const char *value, char *err, size_t errlen)
+{
+	if (strlen(value) < 16)
+		return errf(err, errlen, "is too short (%zu characters): use at least 16 random characters",
+		    strlen(value));
+	return 0;
+}
+
+static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
+static const char *const storage_drivers[] = { "sqlite", "mysql", "pgsql", NULL };
+
+/* --- the table ------------------------------------------------------------ */
+
+/* One macro per type, so that a key is one line: path, default (as written
+ * in the file), limits, description. Limits of a duration are in ms. Keys
+ * with flags or an `excludes` are written out in full. Keep doc/config.md
+ * in step: test_conf fails when a key has no row there. */
+
+#define GROUP(p, d) { .path = (p), .type = CONF_GROUP, .doc = (d) }
+#define BOOL(p, dflt, d) { .path = (p), .type = CONF_BOOL, .def = (dflt), .doc = (d) }
+#define INT(p, dflt, lo, hi, d) \
+	{ .path = (p), .type = CONF_INT, .def = (dflt), .min = (lo), .max = (hi), .doc = (d) }
+#define SIZE(p, dflt, lo, hi, d) \
+	{ .path = (p), .type = CONF_SIZE, .def = (dflt), .min = (lo), .max = (hi), .doc = (d) }
+#define DURATION(p, dflt, lo, hi, d) \
+	{ .path = (p), .type = CONF_DURATION, .def = (dflt), .min = (lo), .max = (hi), .doc = (d) }
+#define MODE(p, dflt, hi, d) \
+	{ .path = (p), .type = CONF_MODE, .def = (dflt), .min = 0, .max = (hi), .doc = (d) }
+#define STRING(p, dflt, chk, d) \
+	{ .path = (p), .type = CONF_STRING, .def = (dflt), .check = (chk), .doc = (d) }
+#define PATH(p, dflt, d) { .path = (p), .type = CONF_PATH, .def = (dflt), .doc = (d) }
+#define ENUM(p, dflt, ch, d) { .path = (p), .type = CONF_ENUM, .def = (dflt), .choices = (ch), .doc = (d) }
+
+/* Each process section may override the top-level log settings. */
+#define PROCESS_LOG(s) \
+	GROUP(s ".log", "where " s " logs; each key overrides the top-level log group's"), \
+	STRING(s ".log.target", NULL, check_log_target, "log target of " s), \
+	ENUM(s ".log.level", NULL, log_levels, "log level of " s)
+
+static const struct conf_key parley_keys[] = {
+	/* Shared by every process. */
+	{ .path = "hosts", .type = CONF_STRLIST, .flags = CONF_REQUIRED | CONF_UNIQUE,
+	  .min = 1, .max = 10000, .check = check_domain,
+	  .doc = "the domains this server serves" },
+	STRING("user", "parley", check_account, "the unprivileged user every process runs as"),
+	STRING("group", "parley", check_account, "the group every process runs as"),
+	PATH("run_dir", LOCALSTATEDIR "/run/parley", "directory of sockets and pid files"),
+	PATH("data_dir", LOCALSTATEDIR "/lib/parley", "directory of persistent data"),
+
+	GROUP("log", "where and how much every process logs"),
+	STRING("log.target", "syslog", check_log_target, "\"stderr\", \"syslog\" or a file path"),
+	ENUM("log.level", "info", log_levels, "least severe level that is logged"),
+
+	GROUP("tls", "TLS certificate and settings shared by c2s and s2s"),
+	PATH("tls.certificate", NULL, "PEM file: the certificate, then its chain"),
+	PATH("tls.key", "${tls.certificate}", "PEM file holding the private key"),
+	STRING("tls.ciphers", "ECDHE+AESGCM:ECDHE+CHACHA20", check_nonempty,
+	    "OpenSSL cipher list for TLS 1.2"),
+	STRING("tls.ciphersuites", NULL, check_nonempty, "OpenSSL ciphersuites for TLS 1.3"),
+	PATH("tls.ca_file", NULL, "PEM bundle of CAs trusted to verify peers"),
+	PATH("tls.ca_path", NULL, "directory of hashed CA certificates trusted to verify peers"),
+
+	GROUP("router", "the hub every other process connects to"),
+	PATH("router.socket", "${run_dir}/router.sock", "Unix socket the router listens on"),
+	MODE("router.socket_mode", "0660", 0777, "permissions of the router socket"),
+	STRING("router.socket_group", "${group}", check_account, "group owning the router socket"),
+	{ .path = "router.secret", .type = CONF_STRING, .check = check_secret,
+	  .excludes = "router.secret_file",
+	  .doc = "shared secret internal peers present to the router" },
+	PATH("router.secret_file", NULL, "file holding the shared secret"),
+	/* 1M + 64K: the largest stanza we would ever allow, and room for its header. */
+	SIZE("router.max_frame", "1088K", 64 * KIB, 256 * MIB, "largest internal frame, in bytes"),
+	INT("router.max_peers", "1024", 1, 65536, "most peers connected at once"),
+	SIZE("router.max_queue", "16M", 64 * KIB, 64 * GIB, "most bytes queued for one slow peer"),
+	PROCESS_LOG("router"),
+
+	GROUP("c2s", "client connections"),
+	INT("c2s.instances", "1", 1, 64, "number of c2s processes"),
+	/* RFC 6120 §13.12: a server must accept stanzas of at least 10000 bytes. */
+	SIZE("c2s.max_stanza_size", "256K", 10000, 16 * MIB, "largest stanza a client may send"),
+	INT("c2s.max_depth", "32", 8, 256, "deepest XML nesting a client may send"),
+	PROCESS_LOG("c2s"),
+
+	GROUP("s2s", "server-to-server federation"),
+	SIZE("s2s.max_stanza_size", "512K", 10000, 16 * MIB, "largest stanza a remote server may send"),
+	INT("s2s.max_depth", "32", 8, 256, "deepest XML nesting a remote server may send"),
+	PROCESS_LOG("s2s"),
+
+	GROUP("sm", "the session manager"),
+	PROCESS_LOG("sm"),
+
+	GROUP("auth", "the authentication process"),
+	PROCESS_LOG("auth"),
+
+	GROUP("storage", "where user data is kept"),
+	ENUM("storage.driver", "sqlite", storage_drivers, "storage driver"),
+	GROUP("storage.sqlite", "settings of the SQLite driver"),
+	PATH("storage.sqlite.path", "${data_dir}/parley.db", "the SQLite database file"),
+};
+
+const struct conf_schema conf_parley_schema = { parley_keys, ARRAY_LEN(parley_keys) };
