@@ -12,7 +12,8 @@
 
 Suite *unit_suite(void);
 
-/* Directory holding test data (tests/data) in the source tree. */
+/* The top of the source tree ($srcdir when set, else the tree this test
+ * was configured from), for tests that read files such as tests/data/. */
 const char *unit_srcdir(void);
 
 #endif

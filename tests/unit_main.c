@@ -11,7 +11,7 @@
 const char *unit_srcdir(void)
 {
 	const char *d = getenv("srcdir");
-	return d ? d : ".";
+	return d ? d : TOP_SRCDIR;
 }
 
 int main(void)

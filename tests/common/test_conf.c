@@ -17,17 +17,10 @@
 #include "conf.h"
 #include "unit.h"
 
-/* The source tree: $srcdir under the test harness, else where configure
- * found it. */
-static const char *source_dir(void)
-{
-	return getenv("srcdir") != NULL ? unit_srcdir() : TOP_SRCDIR;
-}
-
 static char *source_path(const char *rel)
 {
 	struct buf b = BUF_INIT;
-	buf_appendf(&b, "%s/%s", source_dir(), rel);
+	buf_appendf(&b, "%s/%s", unit_srcdir(), rel);
 	return b.data;
 }
 
