@@ -33,8 +33,10 @@ void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
 
 static inline size_t buf_used(const struct buf *b) { return b->len - b->off; }
-static inline const char *buf_head(const struct buf *b) { return b->data + b->off; }
-static inline char *buf_tail(struct buf *b) { return b->data + b->len; }
+/* A buffer that never allocated has data == NULL, and NULL + 0 is undefined
+ * behaviour in C: head is then an empty string, tail NULL (reserve first). */
+static inline const char *buf_head(const struct buf *b) { return b->data ? b->data + b->off : ""; }
+static inline char *buf_tail(struct buf *b) { return b->data ? b->data + b->len : NULL; }
 static inline size_t buf_space(const struct buf *b) { return b->cap - b->len; }
 
 /* Make room for at least `extra` more bytes after len (may move contents). */
