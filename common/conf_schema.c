@@ -72,6 +72,15 @@ static int check_secret(const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+static int check_service(const char *value, char *err, size_t errlen)
+{
+	static const char *const services[] = { "router", "sm", "auth", "c2s", "s2s" };
+	for (size_t i = 0; i < ARRAY_LEN(services); i++)
+		if (strcmp(value, services[i]) == 0)
+			return 0;
+	return errf(err, errlen, "unknown service \"%s\": one of router, sm, auth, c2s, s2s", value);
+}
+
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const storage_drivers[] = { "sqlite", "mysql", "pgsql", NULL };
 
@@ -138,6 +147,23 @@ static const struct conf_key parley_keys[] = {
 	SIZE("router.max_frame", "1088K", 64 * KIB, 256 * MIB, "largest internal frame, in bytes"),
 	INT("router.max_peers", "1024", 1, 65536, "most peers connected at once"),
 	SIZE("router.max_queue", "16M", 64 * KIB, 64 * GIB, "most bytes queued for one slow peer"),
+	{ .path = "router.allowed_users", .type = CONF_STRLIST, .min = 1, .max = 64,
+	  .check = check_account,
+	  .doc = "users (names or numeric uids) whose processes may connect to the socket" },
+	DURATION("router.hello_timeout", "10s", 100, 600000, "time a new peer has to say HELLO"),
+	DURATION("router.ping_interval", "30s", 1000, 3600000, "idle time before the router pings a peer"),
+	GROUP("router.tcp", "TCP+TLS listener for peers on other hosts"),
+	STRING("router.tcp.address", NULL, check_nonempty, "address to listen on; unset: no TCP listener"),
+	INT("router.tcp.port", "5348", 1, 65535, "port of the TCP+TLS listener"),
+	STRING("router.component_address", "127.0.0.1", check_nonempty,
+	    "address of the XEP-0114 component listener"),
+	INT("router.component_port", "5347", 0, 65535, "port of the XEP-0114 component listener; 0: none"),
+	{ .path = "router.components", .type = CONF_GROUP_LIST, .min = 0, .max = 1000,
+	  .doc = "the XEP-0114 components allowed to connect" },
+	{ .path = "router.components.domain", .type = CONF_STRING, .flags = CONF_REQUIRED,
+	  .check = check_domain, .doc = "the domain the component serves" },
+	{ .path = "router.components.secret", .type = CONF_STRING, .flags = CONF_REQUIRED,
+	  .check = check_nonempty, .doc = "the component's handshake secret" },
 	PROCESS_LOG("router"),
 
 	GROUP("c2s", "client connections"),
@@ -157,6 +183,17 @@ static const struct conf_key parley_keys[] = {
 
 	GROUP("auth", "the authentication process"),
 	PROCESS_LOG("auth"),
+
+	GROUP("parleyd", "the supervisor"),
+	{ .path = "parleyd.services", .type = CONF_STRLIST, .flags = CONF_UNIQUE, .min = 1, .max = 5,
+	  .check = check_service, .doc = "the processes parleyd starts" },
+	PATH("parleyd.pid_file", "${run_dir}/parleyd.pid", "pid file written in daemon mode"),
+	PATH("parleyd.bin_dir", SBINDIR, "directory holding the process binaries"),
+	DURATION("parleyd.restart_delay", "1s", 10, 3600000, "first delay before restarting a process"),
+	DURATION("parleyd.restart_delay_max", "30s", 10, 3600000, "longest delay between restarts"),
+	INT("parleyd.max_restarts", "5", 1, 1000, "restarts of one process per minute before giving up"),
+	DURATION("parleyd.stop_timeout", "10s", 100, 600000, "time a process has to stop before SIGKILL"),
+	PROCESS_LOG("parleyd"),
 
 	GROUP("storage", "where user data is kept"),
 	ENUM("storage.driver", "sqlite", storage_drivers, "storage driver"),
