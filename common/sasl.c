@@ -42,6 +42,7 @@
 #include <openssl/rand.h>
 
 #include "buf.h"
+#include "jid.h"
 #include "sasl.h"
 
 /* No legitimate message of these mechanisms comes near this. */
@@ -432,11 +433,20 @@ static void fake_secrets(const struct sasl_session *s, const char *username,
 	out->iterations = server->iterations;
 	out->salt_len = SCRAM_SALT_LEN;
 
-	/* HMAC(secret, label NUL mechanism NUL domain NUL username) */
+	/* HMAC(secret, label NUL mechanism NUL domain NUL username), over the
+	 * prepared forms: a real account's salt is the same whatever case the
+	 * name is typed in ("Alice", "alice"), so a fake one must be too, or
+	 * comparing two spellings would tell which names exist. A name that
+	 * does not prepare cannot exist; the raw bytes do for it. */
+	char local[JID_PART_BUFSIZE], domain[JID_PART_BUFSIZE];
+	if (jid_prep_localpart(username, strlen(username), local, NULL, 0) < 0)
+		snprintf(local, sizeof(local), "%s", username);
+	if (jid_prep_domainpart(s->domain, strlen(s->domain), domain, NULL, 0) < 0)
+		snprintf(domain, sizeof(domain), "%s", s->domain);
 	buf_append(&msg, label, sizeof(label));
 	buf_append(&msg, mech, strlen(mech) + 1);
-	buf_append(&msg, s->domain, strlen(s->domain) + 1);
-	buf_append_str(&msg, username);
+	buf_append(&msg, domain, strlen(domain) + 1);
+	buf_append_str(&msg, local);
 	if (HMAC(EVP_sha256(), server->secret, (int)server->secret_len,
 	    (const uint8_t *)buf_head(&msg), buf_used(&msg), mac, &maclen) == NULL ||
 	    maclen < SCRAM_SALT_LEN)

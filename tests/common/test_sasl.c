@@ -599,6 +599,24 @@ START_TEST(test_scram_fake_salts_differ_per_user_and_per_secret)
 }
 END_TEST
 
+/* A real account answers "Alice" and "alice" with one salt (the lookup
+ * prepares the name), so an unknown name must too: otherwise comparing two
+ * spellings would tell which accounts exist. */
+START_TEST(test_scram_fake_salt_ignores_the_case_of_the_name)
+{
+	struct sasl_server *a = make_server(0, NULL);
+	struct client lower = { .mechanism = "SCRAM-SHA-1", .authid = "nobody", .password = "x" };
+	struct client upper = { .mechanism = "SCRAM-SHA-1", .authid = "NoBody", .password = "x" };
+	char s1[128], s2[128];
+	unsigned i;
+
+	parse_server_first(run(a, &conn_tls, &lower).server_first, s1, sizeof(s1), &i);
+	parse_server_first(run(a, &conn_tls, &upper).server_first, s2, sizeof(s2), &i);
+	ck_assert_str_eq(s1, s2);
+	sasl_server_free(&a);
+}
+END_TEST
+
 START_TEST(test_scram_user_without_secrets_for_the_hash_fails_like_unknown)
 {
 	/* oldtimer only has SHA-1 secrets. */
@@ -1402,6 +1420,7 @@ Suite *unit_suite(void)
 	tcase_add_test(scram, test_scram_plus_without_channel_binding_flag_is_not_authorized);
 	tcase_add_test(scram, test_scram_unknown_user_goes_through_the_motions);
 	tcase_add_test(scram, test_scram_fake_salts_differ_per_user_and_per_secret);
+	tcase_add_test(scram, test_scram_fake_salt_ignores_the_case_of_the_name);
 	tcase_add_test(scram, test_scram_user_without_secrets_for_the_hash_fails_like_unknown);
 	tcase_add_test(scram, test_scram_lookup_tempfail_is_temporary_auth_failure);
 	tcase_add_test(scram, test_scram_username_escapes_are_decoded_for_lookup);
