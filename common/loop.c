@@ -317,6 +317,13 @@ int loop_signal(struct loop *loop, int signo, loop_signal_cb cb, void *arg, char
 	return 0;
 }
 
+void loop_child_unblock_signals(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* --- running ------------------------------------------------------------ */
 
 int loop_run_once(struct loop *loop, int max_wait_ms)

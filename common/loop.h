@@ -5,7 +5,7 @@
  *
  * Edge-triggered means a callback is told once that an fd became readable
  * or writable; it must read (or write) until EAGAIN, or remember that it
- * stopped early and come back (loop_defer / a zero timer).
+ * stopped early and come back (a zero-delay timer).
  */
 #ifndef PARLEY_LOOP_H
 #define PARLEY_LOOP_H
@@ -40,7 +40,8 @@ void loop_del_fd(struct loop *loop, int fd);
 /* One-shot timer firing `ms` milliseconds from now (0: at the next turn of
  * the loop, after pending I/O). Timers with the same deadline fire in the
  * order they were added. The returned handle is valid until the timer fires
- * or is cancelled. */
+ * or is cancelled; the loop frees it when it fires, so a callback must forget
+ * its stored handle first thing (cancelling a fired timer is a use-after-free). */
 struct timer *loop_timer_add(struct loop *loop, uint64_t ms, loop_timer_cb cb, void *arg);
 /* Cancel a pending timer and NULL the handle; NULL is allowed. */
 void loop_timer_cancel(struct loop *loop, struct timer **timer);
@@ -49,6 +50,10 @@ size_t loop_timer_count(const struct loop *loop);
 /* Deliver `signo` through the loop instead of asynchronously. The signal is
  * blocked for the whole process (call before starting any thread). */
 int loop_signal(struct loop *loop, int signo, loop_signal_cb cb, void *arg, char *err, size_t errlen);
+
+/* In a forked child before exec: unblock every signal, since loop_signal()
+ * blocked them for the whole process and the mask survives exec. */
+void loop_child_unblock_signals(void);
 
 /* Run until loop_stop(); returns 0, or -1 if epoll_wait failed. */
 int loop_run(struct loop *loop);
