@@ -135,6 +135,21 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
+/* One event, one line: text that came from the network (a JID, a stanza
+ * excerpt) must not forge further log lines or send escape sequences to the
+ * terminal of whoever reads the log. Control characters become spaces
+ * (CR, LF) or '?' (the rest, tab excepted). */
+static void neutralize(char *line, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (c == '\n' || c == '\r')
+			line[i] = ' ';
+		else if ((c < 0x20 && c != '\t') || c == 0x7f)
+			line[i] = '?';
+	}
+}
+
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	static const int syslog_prio[] = { LOG_CRIT, LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
@@ -145,7 +160,8 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	if (level > logger.level)
 		return;
 	if (logger.target == TARGET_SYSLOG) {
-		vsnprintf(line, sizeof(line), fmt, ap);
+		int m = vsnprintf(line, sizeof(line), fmt, ap);
+		neutralize(line, m < 0 ? 0 : (size_t)m < sizeof(line) ? (size_t)m : sizeof(line) - 1);
 		syslog(syslog_prio[level], "%s: %s", log_level_name(level), line);
 		errno = saved_errno;
 		return;
@@ -165,10 +181,7 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	}
 	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
-	/* One event, one line: a message must not forge further log lines. */
-	for (size_t i = 0; i < n; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
+	neutralize(line, n);
 	line[n++] = '\n';
 	write_all(logger.fd, line, n);
 	errno = saved_errno;

@@ -56,14 +56,14 @@ START_TEST(test_file_target_gets_one_line_per_event_with_process_name)
 
 	ck_assert_int_eq(log_open("parley-c2s", path, LOG_LEVEL_INFO, err, sizeof(err)), 0);
 	log_info("client %s connected", "192.0.2.1");
-	log_error("bad stanza\nfake line");
+	log_error("bad stanza\nfake line\x1b[2J\ttab");
 	log_debug("not shown at info");
 	log_close();
 	slurp(path, text, sizeof(text));
 	ck_assert_int_eq(count_lines(text), 2);
 	ck_assert(strstr(text, "parley-c2s[") != NULL);
 	ck_assert(strstr(text, "] info: client 192.0.2.1 connected\n") != NULL);
-	ck_assert(strstr(text, "] error: bad stanza fake line\n") != NULL);
+	ck_assert(strstr(text, "] error: bad stanza fake line?[2J\ttab\n") != NULL);
 	ck_assert(strstr(text, "not shown") == NULL);
 }
 END_TEST
