@@ -66,6 +66,7 @@
 #include <openssl/x509v3.h>
 
 #include "hash.h"
+#include "jid.h"
 #include "tls.h"
 
 /* RFC 9266 §2. */
@@ -530,11 +531,27 @@ fail:
 	return NULL;
 }
 
+static bool is_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
 /* The form names are compared in: ASCII lowercase, no final dot
  * ("Example.ORG." is example.org). Returns the length, or 0 if the name is
  * empty or does not fit. */
 static size_t domain_key(const char *name, char *key, size_t keylen)
 {
+	char ascii[JID_DOMAIN_ASCII_MAX + 1];
+	/* Hosts are configured (and JIDs kept) in Unicode form, while SNI and
+	 * certificates carry A-labels: compare in the A-label form. */
+	if (!is_ascii(name)) {
+		if (jid_domainpart_to_ascii(name, strlen(name), ascii, NULL, 0) < 0)
+			return 0;
+		name = ascii;
+	}
 	size_t len = strlen(name);
 	if (len == 0 || len >= keylen)
 		return 0;
@@ -694,6 +711,18 @@ struct tls_conn *tls_conn_new_client(struct tls_context *ctx, int fd, const char
 	struct tls_conn *conn = conn_new(ctx, fd, err, errlen);
 	if (conn == NULL)
 		return NULL;
+	/* SNI and certificate names are A-labels; our domains may be Unicode. */
+	char sni_ascii[JID_DOMAIN_ASCII_MAX + 1], verify_ascii[JID_DOMAIN_ASCII_MAX + 1];
+	if (server_name != NULL && !is_ascii(server_name)) {
+		if (jid_domainpart_to_ascii(server_name, strlen(server_name), sni_ascii, err, errlen) < 0)
+			goto fail;
+		server_name = sni_ascii;
+	}
+	if (verify_name != NULL && !is_ascii(verify_name)) {
+		if (jid_domainpart_to_ascii(verify_name, strlen(verify_name), verify_ascii, err, errlen) < 0)
+			goto fail;
+		verify_name = verify_ascii;
+	}
 	/* RFC 6066 §3: SNI carries host names, never address literals. */
 	if (server_name != NULL && !is_ip_literal(server_name) &&
 	    SSL_set_tlsext_host_name(conn->ssl, server_name) != 1) {

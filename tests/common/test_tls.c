@@ -761,6 +761,26 @@ START_TEST(test_tls_sni_picks_the_certificate_of_the_requested_domain)
 }
 END_TEST
 
+/* Hosts are configured in Unicode; SNI carries A-labels. A client given a
+ * Unicode name sends its A-label form. */
+START_TEST(test_tls_sni_matches_an_idn_domain_in_either_form)
+{
+	struct tls_cert_settings certs[] = {
+		cert_of(NULL, default_pem, default_key),
+		cert_of("b\xc3\xbc" "cher.example", example_pem, example_key),
+	};
+	struct tls_settings s = { .certs = certs, .ncerts = 2 };
+	struct tls_context *sctx = server_ctx(&s);
+	char subject[256];
+
+	subject_for(sctx, "xn--bcher-kva.example", subject, sizeof(subject), "xn--bcher-kva.example");
+	ck_assert_str_eq(subject, "CN=example.org");
+	subject_for(sctx, "b\xc3\xbc" "cher.example", subject, sizeof(subject), "xn--bcher-kva.example");
+	ck_assert_str_eq(subject, "CN=example.org");
+	tls_context_free(&sctx);
+}
+END_TEST
+
 START_TEST(test_tls_sni_falls_back_to_the_default_certificate)
 {
 	struct tls_cert_settings certs[] = {
@@ -1255,6 +1275,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_tls_unique_of_resumed_tls12_session_is_the_server_finished);
 	tcase_add_test(tc, test_tls_sni_picks_the_certificate_of_the_requested_domain);
 	tcase_add_test(tc, test_tls_sni_falls_back_to_the_default_certificate);
+	tcase_add_test(tc, test_tls_sni_matches_an_idn_domain_in_either_form);
 	tcase_add_test(tc, test_tls_refuses_two_certificates_for_one_domain);
 	tcase_add_test(tc, test_tls_refuses_key_that_does_not_match_its_certificate);
 	tcase_add_test(tc, test_tls_names_a_missing_file);
