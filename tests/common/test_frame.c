@@ -22,7 +22,7 @@ struct rt_attr {
 struct rt_case {
 	enum frame_type type;
 	uint16_t flags;
-	struct rt_attr attrs[12];
+	struct rt_attr attrs[14];
 };
 
 static const char stanza[] = "<message to='romeo@example.net'><body>hi</body></message>";
@@ -86,6 +86,8 @@ static const struct rt_case cases[] = {
 		{ FRAME_TAG_SASL_DATA, B, "p=tls-exporter,,n=juliet,r=abc", 30 },
 		{ FRAME_TAG_CB_TYPE, S, "tls-exporter", 0 },
 		{ FRAME_TAG_CB_DATA, B, "\x01\x02\x03\x00\xff", 5 },
+		{ FRAME_TAG_CB_TYPE, S, "tls-unique", 0 },
+		{ FRAME_TAG_CB_DATA, B, "\x0a\x0b\x0c", 3 },
 		{ FRAME_TAG_CLIENT_ADDR, S, "192.0.2.7:40000", 0 },
 		{ FRAME_TAG_PEER_CERT, B, "\x30\x82\x01\x0a", 4 } } },
 	{ FRAME_SASL_STEP, FRAME_F_ABORT, {
