@@ -183,6 +183,8 @@ START_TEST(test_frame_round_trips_every_type)
 	/* ...and through the getters, which give the first of each tag. */
 	for (const struct rt_attr *a = c->attrs; a->tag != 0; a++) {
 		ck_assert(frame_has(&f, a->tag));
+		if (frame_count(&f, a->tag) > 1)
+			continue; /* repeated tags were checked in order above */
 		if (a->kind == S) {
 			size_t slen;
 			ck_assert_str_eq(frame_get_str(&f, a->tag, &slen), a->s);
