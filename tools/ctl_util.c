@@ -1,0 +1,300 @@
+/*
+ * ctl_util.c — small helpers the verbs of parleyctl share: loading the
+ * configuration, reading the router secret, users and groups, permission
+ * checks as another user, writing a file atomically. Nothing here prints
+ * except ctl_warnx() and ctl_load_config(), which exist to print.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "parleyctl.h"
+
+void ctl_warnx(const struct ctl *ctl, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", ctl->prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+struct conf *ctl_load_config(const struct ctl *ctl)
+{
+	struct conf_errors errs = CONF_ERRORS_INIT;
+	struct conf *c = NULL;
+
+	if (conf_load(&c, ctl->config_path, &errs) < 0) {
+		conf_errors_print(&errs, stderr);
+		conf_errors_clear(&errs);
+		return NULL;
+	}
+	return c;
+}
+
+/* --- the router secret ------------------------------------------------------ */
+
+int ctl_read_secret_file(const char *path, char *out, size_t *len, struct stat *st,
+    char *err, size_t errlen)
+{
+	/* Room for the longest secret, its line end, and one byte to tell
+	 * that there is more. */
+	char buf[CTL_SECRET_MAX + 3];
+	size_t n = 0;
+	int rc = -1;
+
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return errf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+	if (fstat(fd, st) < 0) {
+		errf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		errf(err, errlen, "%s is not a regular file", path);
+		goto out;
+	}
+	while (n < sizeof(buf)) {
+		ssize_t r = read(fd, buf + n, sizeof(buf) - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			errf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (n > CTL_SECRET_MAX)
+		errf(err, errlen, "the secret in %s is longer than %d bytes", path, CTL_SECRET_MAX);
+	else if (n == 0)
+		errf(err, errlen, "%s is empty", path);
+	else if (n < CTL_SECRET_MIN)
+		errf(err, errlen, "the secret in %s is too short (%zu bytes): use at least %d "
+		    "random characters", path, n, CTL_SECRET_MIN);
+	else
+		rc = 0;
+	if (rc == 0) {
+		memcpy(out, buf, n);
+		out[n] = '\0';
+		*len = n;
+	}
+out:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return rc;
+}
+
+int ctl_router_secret(const struct conf *c, char *out, size_t *len, char *err, size_t errlen)
+{
+	const char *secret = conf_str(c, "router.secret");
+	const char *file = conf_str(c, "router.secret_file");
+	struct stat st;
+
+	if (secret != NULL) {
+		size_t n = strlen(secret);
+		if (n > CTL_SECRET_MAX)
+			return errf(err, errlen, "router.secret is longer than %d bytes", CTL_SECRET_MAX);
+		memcpy(out, secret, n + 1);
+		*len = n;
+		return 0;
+	}
+	if (file == NULL)
+		return errf(err, errlen, "no router secret: set router.secret or router.secret_file");
+	return ctl_read_secret_file(file, out, len, &st, err, errlen);
+}
+
+/* --- users and groups ----------------------------------------------------- */
+
+static bool all_digits(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+int ctl_lookup_user(const char *name, uid_t *uid, gid_t *gid, char *err, size_t errlen)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int rc;
+
+	if (all_digits(name)) {
+		errno = 0;
+		unsigned long long v = strtoull(name, NULL, 10);
+		if (errno != 0 || v > UINT32_MAX - 1)
+			return errf(err, errlen, "%s is not a valid uid", name);
+		rc = getpwuid_r((uid_t)v, &pw, buf, sizeof(buf), &res);
+		if (rc == 0 && res == NULL) {
+			/* A numeric uid need not have a name; it has no group then. */
+			*uid = (uid_t)v;
+			*gid = (gid_t)-1;
+			return 0;
+		}
+	} else {
+		rc = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+	}
+	if (res == NULL) {
+		if (rc != 0)
+			return errf(err, errlen, "cannot look up user %s: %s", name, strerror(rc));
+		return errf(err, errlen, "no such user \"%s\" on this system", name);
+	}
+	*uid = pw.pw_uid;
+	*gid = pw.pw_gid;
+	return 0;
+}
+
+int ctl_lookup_group(const char *name, gid_t *gid, char *err, size_t errlen)
+{
+	struct group gr, *res = NULL;
+	char buf[16384];
+	int rc = getgrnam_r(name, &gr, buf, sizeof(buf), &res);
+
+	if (res == NULL) {
+		if (rc != 0)
+			return errf(err, errlen, "cannot look up group %s: %s", name, strerror(rc));
+		return errf(err, errlen, "no such group \"%s\" on this system", name);
+	}
+	*gid = gr.gr_gid;
+	return 0;
+}
+
+/* --- permissions as another user ------------------------------------------ */
+
+bool ctl_may_access(const struct stat *st, uid_t uid, gid_t gid, int mode)
+{
+	mode_t bits;
+
+	if (uid == 0) /* root: everything but executing a file nobody may execute */
+		return !(mode & X_OK) || S_ISDIR(st->st_mode) || (st->st_mode & 0111);
+	if (st->st_uid == uid)
+		bits = (st->st_mode >> 6) & 7;
+	else if (st->st_gid == gid)
+		bits = (st->st_mode >> 3) & 7;
+	else
+		bits = st->st_mode & 7;
+	return ((mode_t)mode & ~bits) == 0;
+}
+
+bool ctl_path_reachable(const char *path, uid_t uid, gid_t gid, char *blocker, size_t len)
+{
+	char walk[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(walk, sizeof(walk), "%s", path) >= (int)sizeof(walk) || walk[0] != '/')
+		return true; /* not ours to judge: the schema wants absolute paths */
+	/* Each prefix ending before a '/', then the whole path. */
+	for (char *p = walk + 1;; p++) {
+		bool last = *p == '\0';
+		if (*p != '/' && !last)
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (stat(walk, &st) < 0) {
+			*p = saved;
+			return true;
+		}
+		if (S_ISDIR(st.st_mode) && !ctl_may_access(&st, uid, gid, X_OK)) {
+			snprintf(blocker, len, "%s", walk);
+			*p = saved;
+			return false;
+		}
+		*p = saved;
+		if (last)
+			return true;
+	}
+}
+
+size_t ctl_services(const struct conf *c, const char **out, size_t max)
+{
+	size_t n = 0;
+
+	if (!conf_is_set(c, "parleyd.services")) {
+		if (max > 0)
+			out[n++] = "router";
+		return n;
+	}
+	for (size_t i = 0; i < conf_strlist_count(c, "parleyd.services") && n < max; i++)
+		out[n++] = conf_strlist_get(c, "parleyd.services", i);
+	return n;
+}
+
+/* --- formatting and files --------------------------------------------------- */
+
+const char *ctl_format_size(uint64_t bytes, char *out, size_t len)
+{
+	static const char units[] = "KMG";
+	int u = -1;
+	uint64_t v = bytes;
+
+	while (u < 2 && v >= 1024 && v % 1024 == 0) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(out, len, "%" PRIu64, v);
+	else
+		snprintf(out, len, "%" PRIu64 "%c", v, units[u]);
+	return out;
+}
+
+int ctl_write_file(const char *path, const void *data, size_t len, mode_t mode,
+    char *err, size_t errlen)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		return errf(err, errlen, "%s: path too long", path);
+	int fd = mkstemp(tmp);
+	if (fd < 0)
+		return errf(err, errlen, "cannot create a file next to %s: %s", path, strerror(errno));
+	if (fchmod(fd, mode) < 0) {
+		errf(err, errlen, "chmod %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, (const char *)data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			errf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0) {
+		errf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	int rc = close(fd);
+	fd = -1;
+	if (rc < 0) {
+		errf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (rename(tmp, path) < 0) {
+		errf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return -1;
+}

@@ -1,0 +1,111 @@
+/*
+ * parleyctl.h — what the verbs of parleyctl share: the verb signature, the
+ * exit statuses, and small helpers (ctl_util.c). parleyctl.c dispatches
+ * over a table of verbs; each verb lives in its own file (ctl_check.c,
+ * ctl_status.c, ctl_init.c) and parses its own options.
+ *
+ * parleyctl is a short-lived command, not a daemon: it prints to stdout and
+ * stderr rather than logging, and it blocks (with time limits) instead of
+ * running an event loop.
+ */
+#ifndef PARLEY_PARLEYCTL_H
+#define PARLEY_PARLEYCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "conf.h"
+
+/* Exit statuses of every verb. */
+enum {
+	CTL_EXIT_OK = 0,    /* done; or everything checked is fine */
+	CTL_EXIT_FAIL = 1,  /* the verb ran and found something wrong */
+	CTL_EXIT_USAGE = 2, /* bad command line */
+};
+
+/* What main() parsed before the verb. */
+struct ctl {
+	const char *prog;        /* "parleyctl" */
+	const char *config_path; /* -c FILE, or the default */
+};
+
+/*
+ * A verb runs with argv[0] = its name and the arguments after it; it
+ * parses its own options (getopt_long, optind reset) and returns an exit
+ * status. `-c FILE` is accepted before the verb and, by verbs that read
+ * the configuration, after it too.
+ */
+struct ctl_verb {
+	const char *name;
+	const char *args;    /* for the usage line: "[-c FILE]" */
+	const char *summary; /* one line */
+	int (*run)(struct ctl *ctl, int argc, char **argv);
+};
+
+int ctl_check(struct ctl *ctl, int argc, char **argv);
+int ctl_status(struct ctl *ctl, int argc, char **argv);
+int ctl_init(struct ctl *ctl, int argc, char **argv);
+
+/*
+ * Every check `parleyctl check` makes beyond the schema — what a process
+ * finds at start (files, users, sizes that must agree) — on a loaded
+ * configuration. Problems that stop a process go to errs, the rest (a
+ * certificate about to expire, a world-readable secret) to warnings; both
+ * as "FILE:LINE: setting: what is wrong", sorted by file and line.
+ */
+void ctl_check_conf(const struct conf *c, struct conf_errors *errs,
+    struct conf_errors *warnings);
+
+/* --- ctl_util.c ------------------------------------------------------------ */
+
+/* Print "PROG: message" on stderr. */
+void ctl_warnx(const struct ctl *ctl, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* Load the configuration; on errors print them all on stderr and return NULL. */
+struct conf *ctl_load_config(const struct ctl *ctl);
+
+/* The longest shared secret, as the router reads it (the HELLO frame's
+ * `secret` tag would carry 1024 bytes). */
+#define CTL_SECRET_MAX 1023
+/* The shortest the router accepts (as the schema's check on router.secret). */
+#define CTL_SECRET_MIN 16
+
+/* Read a secret file as the router does: its bytes without the final line
+ * ends (an editor's newline is not part of the secret). `out` holds CTL_SECRET_MAX + 1
+ * bytes; *st gets the file's status (for its mode). */
+int ctl_read_secret_file(const char *path, char *out, size_t *len, struct stat *st,
+    char *err, size_t errlen);
+/* The router secret the configuration names: router.secret, or the
+ * contents of router.secret_file. */
+int ctl_router_secret(const struct conf *c, char *out, size_t *len, char *err, size_t errlen);
+
+/* Users and groups by name (or, for users, a numeric uid). */
+int ctl_lookup_user(const char *name, uid_t *uid, gid_t *gid, char *err, size_t errlen);
+int ctl_lookup_group(const char *name, gid_t *gid, char *err, size_t errlen);
+
+/* Whether a process running as uid with gid as its only group can walk
+ * down to `path` (search permission on every directory above it, and on
+ * `path` itself if it is a directory that exists). Components that do not
+ * exist yet end the walk: whoever creates them decides. If not, *blocker
+ * gets the first directory in the way. */
+bool ctl_path_reachable(const char *path, uid_t uid, gid_t gid, char *blocker, size_t len);
+/* Whether uid/gid may do `mode` (R_OK, W_OK, X_OK bits) on a file with
+ * status st, as the kernel decides for a process that is not root. */
+bool ctl_may_access(const struct stat *st, uid_t uid, gid_t gid, int mode);
+
+/* parleyd.services, or its documented default (the router) when the file
+ * leaves it out: string lists have no defaults in the schema. */
+size_t ctl_services(const struct conf *c, const char **out, size_t max);
+
+/* "1088K", "16M", "10000": a size as the configuration would write it. */
+const char *ctl_format_size(uint64_t bytes, char *out, size_t len);
+
+/* Write `len` bytes to path through a temporary file in its directory that
+ * gets `mode` first, then is renamed into place. */
+int ctl_write_file(const char *path, const void *data, size_t len, mode_t mode,
+    char *err, size_t errlen);
+
+#endif
