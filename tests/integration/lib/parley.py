@@ -145,10 +145,15 @@ class Suite:
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
 
-    def mkdir(self, *parts, mode=0o755):
+    def mkdir(self, *parts, mode=0o755, owner=None):
+        """A dir in the temp dir; owner="test" gives it to TEST_USER."""
         p = self.path(*parts)
         os.makedirs(p, exist_ok=True)
         os.chmod(p, mode)
+        if owner == "test" and os.geteuid() == 0:
+            import grp
+            import pwd
+            os.chown(p, pwd.getpwnam(TEST_USER).pw_uid, grp.getgrnam(TEST_GROUP).gr_gid)
         return p
 
     def write(self, rel, text, mode=0o644):
@@ -166,8 +171,8 @@ class Suite:
         ("router", "parleyd", "c2s"…) to settings written inside it, after
         the defaults for it; `top` is added at the top level. Returns the
         file's path."""
-        run = self.mkdir("run")
-        data = self.mkdir("data")
+        run = self.mkdir("run", owner="test")
+        data = self.mkdir("data", owner="test")
         host_list = ", ".join(f'"{h}"' for h in hosts)
         merged = {"router": f'secret = "{secret}";', "parleyd": f'bin_dir = "{BUILD}";'}
         for name, body in (sections or {}).items():
