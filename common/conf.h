@@ -156,6 +156,11 @@ const char *conf_strlist_get(const struct conf *c, const char *path, size_t i);
 size_t conf_list_count(const struct conf *c, const char *path);
 const struct conf *conf_list_elem(const struct conf *c, const char *path, size_t i);
 
+/* Whether parleyd runs `service` ("router", "auth", "sm", "c2s", "s2s"):
+ * listed in parleyd.services, or, when that is unset, in its default (the
+ * processes built so far; the schema cannot hold a list default). */
+bool conf_service_enabled(const struct conf *c, const char *service);
+
 /* Whether the file sets the key (rather than leaving it to its default). */
 bool conf_is_set(const struct conf *c, const char *path);
 /* "FILE:LINE" of the setting; if the file leaves it out, of the nearest

@@ -150,6 +150,8 @@ static const struct conf_key parley_keys[] = {
 	{ .path = "router.allowed_users", .type = CONF_STRLIST, .min = 1, .max = 64,
 	  .check = check_account,
 	  .doc = "users (names or numeric uids) whose processes may connect to the socket" },
+	{ .path = "router.shared_names", .type = CONF_STRLIST, .flags = CONF_UNIQUE, .min = 0, .max = 256,
+	  .check = check_domain, .doc = "names several peers may bind at once (default: auth)" },
 	DURATION("router.hello_timeout", "10s", 100, 600000, "time a new peer has to say HELLO"),
 	DURATION("router.ping_interval", "30s", 1000, 3600000, "idle time before the router pings a peer"),
 	GROUP("router.tcp", "TCP+TLS listener for peers on other hosts"),
@@ -193,6 +195,8 @@ static const struct conf_key parley_keys[] = {
 	DURATION("parleyd.restart_delay_max", "30s", 10, 3600000, "longest delay between restarts"),
 	INT("parleyd.max_restarts", "5", 1, 1000, "restarts of one process per minute before giving up"),
 	DURATION("parleyd.stop_timeout", "10s", 100, 600000, "time a process has to stop before SIGKILL"),
+	DURATION("parleyd.start_timeout", "10s", 100, 600000,
+	    "time the other processes wait for the router to accept connections"),
 	PROCESS_LOG("parleyd"),
 
 	GROUP("storage", "where user data is kept"),
@@ -202,3 +206,22 @@ static const struct conf_key parley_keys[] = {
 };
 
 const struct conf_schema conf_parley_schema = { parley_keys, ARRAY_LEN(parley_keys) };
+
+/* parleyd.services when the file leaves it out: the processes that exist
+ * so far. Extend as each process is built (and doc/config.md with it). */
+static const char *const default_services[] = { "router" };
+
+bool conf_service_enabled(const struct conf *c, const char *service)
+{
+	if (!conf_is_set(c, "parleyd.services")) {
+		for (size_t i = 0; i < ARRAY_LEN(default_services); i++)
+			if (strcmp(default_services[i], service) == 0)
+				return true;
+		return false;
+	}
+	size_t n = conf_strlist_count(c, "parleyd.services");
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(conf_strlist_get(c, "parleyd.services", i), service) == 0)
+			return true;
+	return false;
+}

@@ -150,6 +150,12 @@ static int drop_user(const char *user, const char *group, bool allow_root,
 		goto out;
 	}
 
+	/* Changing the effective ids clears the parent-death signal
+	 * (prctl(2)); note the one parleyd set, to set it again below. */
+	int pdeathsig = 0;
+	pid_t parent = getppid();
+	(void)prctl(PR_GET_PDEATHSIG, &pdeathsig, 0, 0, 0);
+
 	/* Groups first: once the uid has changed we may no longer change them.
 	 * Exactly one supplementary group — the one we run as — rather than
 	 * initgroups(): group memberships the operator gave the account for
@@ -175,6 +181,18 @@ static int drop_user(const char *user, const char *group, bool allow_root,
 	if (uid != 0 && (setuid(0) != -1 || setgid(0) != -1)) {
 		errf(err, errlen, "switched to user %s, but could switch back to root", user);
 		goto out;
+	}
+	/* A process started by parleyd must still die with it; if parleyd died
+	 * while the signal was cleared, nobody would have told us. */
+	if (pdeathsig != 0) {
+		if (prctl(PR_SET_PDEATHSIG, pdeathsig, 0, 0, 0) < 0) {
+			errf(err, errlen, "prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
+			goto out;
+		}
+		if (getppid() != parent) {
+			errf(err, errlen, "the parent process exited while switching to user %s", user);
+			goto out;
+		}
 	}
 	/* Libraries that look for per-user files must look in this user's home,
 	 * not in root's. */

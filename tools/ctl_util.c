@@ -223,15 +223,12 @@ bool ctl_path_reachable(const char *path, uid_t uid, gid_t gid, char *blocker, s
 
 size_t ctl_services(const struct conf *c, const char **out, size_t max)
 {
+	static const char *const all[] = { "router", "auth", "sm", "c2s", "s2s" };
 	size_t n = 0;
 
-	if (!conf_is_set(c, "parleyd.services")) {
-		if (max > 0)
-			out[n++] = "router";
-		return n;
-	}
-	for (size_t i = 0; i < conf_strlist_count(c, "parleyd.services") && n < max; i++)
-		out[n++] = conf_strlist_get(c, "parleyd.services", i);
+	for (size_t i = 0; i < ARRAY_LEN(all) && n < max; i++)
+		if (conf_service_enabled(c, all[i]))
+			out[n++] = all[i];
 	return n;
 }
 
