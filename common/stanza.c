@@ -12,11 +12,26 @@
  * namespace index 0 is "" (no namespace), so "none" needs no special case.
  * Removing things (stanza_remove, replacing an attribute's value) leaves the
  * old bytes behind: stanzas are short-lived, and clear or copy reclaims it.
+ *
+ * Why a node is 32 bytes: a parsed stanza is mostly nodes, and the parser
+ * budgets entries per byte of its stanza limit (xml_stream.h), so their
+ * size is what a connection's tree can cost (it was 48). To get there, an element's
+ * prefix is not a field: it is stored in `chars` just before the local name
+ * ("p\0local\0") and a bit of `kind` says so; and an element keeps no
+ * pointer to its last attribute or declaration: appending finds it through
+ * a one-entry cache (the parser and stanza_import append to one element at
+ * a time) or, for server code editing a built tree, a walk of that list.
+ *
+ * Why namespace URIs have a hash index: every element and namespaced
+ * attribute looks its URI up, and a linear scan made a stanza with many
+ * namespaces quadratic. The hash is the keyed one of hash.h, since URIs
+ * come from the network.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "log.h"
 #include "stanza.h"
 
@@ -25,20 +40,29 @@
  * are bounded by the stanza size limit), but growing past it is fatal. */
 #define MAX_COUNT (UINT32_MAX - 1)
 
+/* node.kind: a text node, or an element with its namespace (an index into
+ * nss) and whether its prefix is stored just before its name. */
+#define KIND_TEXT 0x80000000u
+#define KIND_PREFIXED 0x40000000u
+#define KIND_NS 0x3fffffffu
+
 struct node {
 	uint32_t parent;
 	uint32_t next;		/* next sibling */
-	uint32_t first_child;
-	uint32_t last_child;
-	uint32_t first_attr;
-	uint32_t last_attr;
-	uint32_t first_decl;
 	uint32_t str;		/* element: local name; text: the characters */
-	uint32_t len;		/* text: length in bytes */
-	uint32_t ns;		/* element: index into nss */
-	uint32_t prefix;	/* element: prefix, or NIL when unprefixed */
-	bool text;
+	uint32_t kind;
+	union {
+		struct {	/* element */
+			uint32_t first_child;
+			uint32_t last_child;
+			uint32_t first_attr;
+			uint32_t first_decl;
+		};
+		uint32_t len;	/* text: length in bytes */
+	};
 };
+
+_Static_assert(sizeof(struct node) == 32, "a node must stay 32 bytes");
 
 struct attr {
 	uint32_t next;
@@ -65,6 +89,18 @@ struct stanza {
 	uint32_t nnss, capnss;
 	char *chars;
 	uint32_t nchars, capchars;
+
+	/* Open addressing over nss[1 .. indexed): a slot holds a namespace
+	 * index, 0 when empty; at most half full. NULL until a tree has a
+	 * namespace, and after stanza_copy (rebuilt when first needed). */
+	uint32_t *nsindex;
+	uint32_t capnsindex, indexed;
+	uint32_t ns_memo;	/* the namespace looked up last */
+
+	/* The attribute and the declaration appended last, and to which
+	 * element (NIL: unknown). */
+	uint32_t attr_tail_el, attr_tail;
+	uint32_t decl_tail_el, decl_tail;
 };
 
 /* --- storage --------------------------------------------------------------- */
@@ -139,23 +175,92 @@ static const char *str_at(const struct stanza *st, uint32_t off)
 	return off == NIL ? NULL : st->chars + off;
 }
 
+/* The slot for uri in the index: the one holding it, or the empty slot
+ * where it belongs. */
+static uint32_t *index_slot(const struct stanza *st, const char *uri, size_t len)
+{
+	uint32_t mask = st->capnsindex - 1;
+	for (uint32_t i = (uint32_t)hash_bytes(uri, len) & mask;; i = (i + 1) & mask) {
+		uint32_t v = st->nsindex[i];
+		if (v == 0)
+			return &st->nsindex[i];
+		const char *s = st->chars + st->nss[v];
+		if (strncmp(s, uri, len) == 0 && s[len] == '\0')
+			return &st->nsindex[i];
+	}
+}
+
+/* Make the index cover every namespace, with room for one more. */
+static void index_catch_up(struct stanza *st)
+{
+	if ((uint64_t)st->nnss * 2 > st->capnsindex) {
+		uint64_t cap = st->capnsindex ? st->capnsindex : 16;
+		while ((uint64_t)st->nnss * 2 > cap)
+			cap *= 2;
+		free(st->nsindex);
+		st->nsindex = xreallocarray(NULL, (size_t)cap, sizeof(*st->nsindex));
+		memset(st->nsindex, 0, (size_t)cap * sizeof(*st->nsindex));
+		st->capnsindex = (uint32_t)cap;
+		st->indexed = 1;
+	}
+	for (; st->indexed < st->nnss; st->indexed++) {
+		const char *s = st->chars + st->nss[st->indexed];
+		*index_slot(st, s, strlen(s)) = st->indexed;
+	}
+}
+
+/* The index of namespace uri (len bytes, not pointing into the tree),
+ * added if new. */
 static uint32_t intern_ns(struct stanza *st, const char *uri, size_t len)
 {
 	ensure_base(st);
-	for (uint32_t i = 0; i < st->nnss; i++) {
-		const char *s = st->chars + st->nss[i];
-		if (strncmp(s, uri, len) == 0 && s[len] == '\0')
-			return i;
+	if (len == 0)
+		return 0;
+	/* Most names are in the namespace of the name before. */
+	const char *memo = st->chars + st->nss[st->ns_memo];
+	if (st->ns_memo != 0 && strncmp(memo, uri, len) == 0 && memo[len] == '\0')
+		return st->ns_memo;
+	index_catch_up(st);
+	uint32_t *slot = index_slot(st, uri, len);
+	if (*slot == 0) {
+		if (st->nnss >= KIND_NS)
+			log_fatal("stanza tree has too many namespaces");
+		uint32_t off = put_str(st, uri, len);
+		st->nss = grow(st->nss, &st->capnss, (uint64_t)st->nnss + 1, sizeof(*st->nss), 4);
+		st->nss[st->nnss] = off;
+		*slot = st->nnss++;
+		st->indexed = st->nnss;
 	}
-	uint32_t off = put_str(st, uri, len);
-	st->nss = grow(st->nss, &st->capnss, (uint64_t)st->nnss + 1, sizeof(*st->nss), 4);
-	st->nss[st->nnss] = off;
-	return st->nnss++;
+	st->ns_memo = *slot;
+	return *slot;
 }
 
 static uint32_t intern_ns_str(struct stanza *st, const char *uri)
 {
 	return intern_ns(st, uri ? uri : "", uri ? strlen(uri) : 0);
+}
+
+static bool is_text(const struct node *n)
+{
+	return (n->kind & KIND_TEXT) != 0;
+}
+
+static uint32_t ns_of(const struct node *n)
+{
+	return n->kind & KIND_NS;
+}
+
+/* An element's prefix: chars holds "prefix\0local\0", so walk back from
+ * the prefix's NUL to the end of the string before it (there always is
+ * one: offset 0 holds ""). */
+static const char *prefix_of(const struct stanza *st, const struct node *n)
+{
+	if (!(n->kind & KIND_PREFIXED))
+		return NULL;
+	uint32_t start = n->str - 1;
+	while (st->chars[start - 1] != '\0')
+		start--;
+	return st->chars + start;
 }
 
 static const struct node *node_at(const struct stanza *st, int n)
@@ -168,19 +273,22 @@ static const struct node *node_at(const struct stanza *st, int n)
 static const struct node *elem_at(const struct stanza *st, int n)
 {
 	const struct node *nd = node_at(st, n);
-	return nd && !nd->text ? nd : NULL;
+	return nd && !is_text(nd) ? nd : NULL;
 }
 
-static uint32_t new_node(struct stanza *st, uint32_t parent, bool text)
+static uint32_t new_node(struct stanza *st, uint32_t parent, uint32_t kind)
 {
 	st->nodes = grow(st->nodes, &st->capnodes, (uint64_t)st->nnodes + 1,
 	    sizeof(*st->nodes), 8);
 	uint32_t i = st->nnodes++;
-	st->nodes[i] = (struct node){
-		.parent = parent, .next = NIL, .first_child = NIL, .last_child = NIL,
-		.first_attr = NIL, .last_attr = NIL, .first_decl = NIL,
-		.str = 0, .len = 0, .ns = 0, .prefix = NIL, .text = text,
-	};
+	struct node *n = &st->nodes[i];
+	n->parent = parent;
+	n->next = NIL;
+	n->str = 0;
+	n->kind = kind;
+	n->first_child = n->last_child = n->first_attr = n->first_decl = NIL;
+	if (kind & KIND_TEXT)
+		n->len = 0;
 	if (parent != NIL) {
 		struct node *p = &st->nodes[parent];
 		if (p->last_child == NIL)
@@ -192,26 +300,66 @@ static uint32_t new_node(struct stanza *st, uint32_t parent, bool text)
 	return i;
 }
 
-static uint32_t new_attr(struct stanza *st, uint32_t el)
+/* The last attribute of el, or NIL. */
+static uint32_t attr_tail(const struct stanza *st, uint32_t el)
+{
+	if (st->attr_tail_el == el)
+		return st->attr_tail;
+	uint32_t last = NIL;
+	for (uint32_t i = st->nodes[el].first_attr; i != NIL; i = st->attrs[i].next)
+		last = i;
+	return last;
+}
+
+/* Append an attribute to el, whose last attribute is `last`. */
+static uint32_t new_attr(struct stanza *st, uint32_t el, uint32_t last)
 {
 	st->attrs = grow(st->attrs, &st->capattrs, (uint64_t)st->nattrs + 1,
 	    sizeof(*st->attrs), 8);
 	uint32_t i = st->nattrs++;
 	st->attrs[i] = (struct attr){ .next = NIL, .name = 0, .prefix = NIL, .ns = 0, .value = 0 };
-	struct node *n = &st->nodes[el];
-	if (n->last_attr == NIL)
-		n->first_attr = i;
+	if (last == NIL)
+		st->nodes[el].first_attr = i;
 	else
-		st->attrs[n->last_attr].next = i;
-	n->last_attr = i;
+		st->attrs[last].next = i;
+	st->attr_tail_el = el;
+	st->attr_tail = i;
 	return i;
+}
+
+static uint32_t decl_tail(const struct stanza *st, uint32_t el)
+{
+	if (st->decl_tail_el == el)
+		return st->decl_tail;
+	uint32_t last = NIL;
+	for (uint32_t i = st->nodes[el].first_decl; i != NIL; i = st->decls[i].next)
+		last = i;
+	return last;
+}
+
+static void new_decl(struct stanza *st, uint32_t el, uint32_t last, uint32_t prefix,
+    uint32_t ns)
+{
+	st->decls = grow(st->decls, &st->capdecls, (uint64_t)st->ndecls + 1,
+	    sizeof(*st->decls), 4);
+	uint32_t d = st->ndecls++;
+	st->decls[d] = (struct decl){ .next = NIL, .prefix = prefix, .ns = ns };
+	if (last == NIL)
+		st->nodes[el].first_decl = d;
+	else
+		st->decls[last].next = d;
+	st->decl_tail_el = el;
+	st->decl_tail = d;
 }
 
 /* --- life cycle ------------------------------------------------------------ */
 
 struct stanza *stanza_new_empty(void)
 {
-	return xcalloc(1, sizeof(struct stanza));
+	struct stanza *st = xcalloc(1, sizeof(struct stanza));
+	st->indexed = 1;
+	st->attr_tail_el = st->decl_tail_el = NIL;
+	return st;
 }
 
 struct stanza *stanza_new(const char *ns, const char *name)
@@ -221,16 +369,22 @@ struct stanza *stanza_new(const char *ns, const char *name)
 	return st;
 }
 
-void stanza_free(struct stanza **stp)
+static void free_arrays(struct stanza *st)
 {
-	struct stanza *st = *stp;
-	if (st == NULL)
-		return;
 	free(st->nodes);
 	free(st->attrs);
 	free(st->decls);
 	free(st->nss);
 	free(st->chars);
+	free(st->nsindex);
+}
+
+void stanza_free(struct stanza **stp)
+{
+	struct stanza *st = *stp;
+	if (st == NULL)
+		return;
+	free_arrays(st);
 	free(st);
 	*stp = NULL;
 }
@@ -240,6 +394,11 @@ void stanza_clear(struct stanza *st)
 	st->nnodes = st->nattrs = st->ndecls = 0;
 	st->nnss = 0;
 	st->nchars = 0;
+	if (st->nsindex != NULL)
+		memset(st->nsindex, 0, (size_t)st->capnsindex * sizeof(*st->nsindex));
+	st->indexed = 1;
+	st->ns_memo = 0;
+	st->attr_tail_el = st->decl_tail_el = NIL;
 	if (st->capchars)
 		ensure_base(st);
 }
@@ -249,19 +408,28 @@ size_t stanza_allocated(const struct stanza *st)
 	return (size_t)st->capnodes * sizeof(*st->nodes) +
 	    (size_t)st->capattrs * sizeof(*st->attrs) +
 	    (size_t)st->capdecls * sizeof(*st->decls) +
-	    (size_t)st->capnss * sizeof(*st->nss) + st->capchars;
+	    (size_t)st->capnss * sizeof(*st->nss) + st->capchars +
+	    (size_t)st->capnsindex * sizeof(*st->nsindex);
+}
+
+size_t stanza_count_entries(const struct stanza *st)
+{
+	return (size_t)st->nnodes + st->nattrs + st->ndecls;
+}
+
+size_t stanza_count_namespaces(const struct stanza *st)
+{
+	return st->nnss > 1 ? st->nnss - 1 : 0;
 }
 
 void stanza_shrink(struct stanza *st, size_t keep)
 {
 	if (stanza_allocated(st) <= keep)
 		return;
-	free(st->nodes);
-	free(st->attrs);
-	free(st->decls);
-	free(st->nss);
-	free(st->chars);
+	free_arrays(st);
 	memset(st, 0, sizeof(*st));
+	st->indexed = 1;
+	st->attr_tail_el = st->decl_tail_el = NIL;
 }
 
 static void *dup_array(const void *arr, uint32_t n, size_t size, uint32_t *cap)
@@ -287,6 +455,7 @@ struct stanza *stanza_copy(const struct stanza *st)
 	c->ndecls = st->ndecls;
 	c->nnss = st->nnss;
 	c->nchars = st->nchars;
+	/* The namespace index is rebuilt if the copy is ever added to. */
 	return c;
 }
 
@@ -315,13 +484,13 @@ static bool attrs_equal(const struct stanza *a, const struct node *x,
 static bool nodes_equal(const struct stanza *a, uint32_t i, const struct stanza *b, uint32_t j)
 {
 	const struct node *x = &a->nodes[i], *y = &b->nodes[j];
-	if (x->text != y->text)
+	if (is_text(x) != is_text(y))
 		return false;
-	if (x->text)
+	if (is_text(x))
 		return x->len == y->len && memcmp(a->chars + x->str, b->chars + y->str, x->len) == 0;
 	if (strcmp(str_at(a, x->str), str_at(b, y->str)) != 0 ||
-	    strcmp(str_at(a, a->nss[x->ns]), str_at(b, b->nss[y->ns])) != 0 ||
-	    !same_str(str_at(a, x->prefix), str_at(b, y->prefix)) ||
+	    strcmp(str_at(a, a->nss[ns_of(x)]), str_at(b, b->nss[ns_of(y)])) != 0 ||
+	    !same_str(prefix_of(a, x), prefix_of(b, y)) ||
 	    !attrs_equal(a, x, b, y))
 		return false;
 	uint32_t c = x->first_child, d = y->first_child;
@@ -353,7 +522,7 @@ bool stanza_is_element(const struct stanza *st, int node)
 bool stanza_is_text(const struct stanza *st, int node)
 {
 	const struct node *n = node_at(st, node);
-	return n && n->text;
+	return n && is_text(n);
 }
 
 const char *stanza_name(const struct stanza *st, int el)
@@ -365,13 +534,13 @@ const char *stanza_name(const struct stanza *st, int el)
 const char *stanza_ns(const struct stanza *st, int el)
 {
 	const struct node *n = elem_at(st, el);
-	return n ? str_at(st, st->nss[n->ns]) : NULL;
+	return n ? str_at(st, st->nss[ns_of(n)]) : NULL;
 }
 
 const char *stanza_prefix(const struct stanza *st, int el)
 {
 	const struct node *n = elem_at(st, el);
-	return n ? str_at(st, n->prefix) : NULL;
+	return n ? prefix_of(st, n) : NULL;
 }
 
 bool stanza_is(const struct stanza *st, int el, const char *ns, const char *name)
@@ -379,7 +548,7 @@ bool stanza_is(const struct stanza *st, int el, const char *ns, const char *name
 	const struct node *n = elem_at(st, el);
 	if (n == NULL || strcmp(str_at(st, n->str), name) != 0)
 		return false;
-	return ns == NULL || strcmp(str_at(st, st->nss[n->ns]), ns) == 0;
+	return ns == NULL || strcmp(str_at(st, st->nss[ns_of(n)]), ns) == 0;
 }
 
 static int to_int(uint32_t i)
@@ -407,7 +576,7 @@ int stanza_next_sibling(const struct stanza *st, int node)
 
 static int skip_text(const struct stanza *st, uint32_t i)
 {
-	while (i != NIL && st->nodes[i].text)
+	while (i != NIL && is_text(&st->nodes[i]))
 		i = st->nodes[i].next;
 	return to_int(i);
 }
@@ -519,10 +688,10 @@ const char *stanza_attr_value(const struct stanza *st, int attr)
 static const struct node *text_node(const struct stanza *st, int node)
 {
 	const struct node *n = node_at(st, node);
-	if (n == NULL || n->text)
+	if (n == NULL || is_text(n))
 		return n;
 	for (uint32_t c = n->first_child; c != NIL; c = st->nodes[c].next)
-		if (st->nodes[c].text)
+		if (is_text(&st->nodes[c]))
 			return &st->nodes[c];
 	return NULL;
 }
@@ -546,7 +715,7 @@ void stanza_text_content(const struct stanza *st, int node, struct buf *out)
 	const struct node *top = node_at(st, node);
 	if (top == NULL)
 		return;
-	if (top->text) {
+	if (is_text(top)) {
 		buf_append(out, st->chars + top->str, top->len);
 		return;
 	}
@@ -554,7 +723,7 @@ void stanza_text_content(const struct stanza *st, int node, struct buf *out)
 	uint32_t i = top->first_child;
 	while (i != NIL) {
 		const struct node *n = &st->nodes[i];
-		if (n->text)
+		if (is_text(n))
 			buf_append(out, st->chars + n->str, n->len);
 		else if (n->first_child != NIL) {
 			i = n->first_child;
@@ -612,19 +781,19 @@ const char *stanza_find_decl(const struct stanza *st, int el, const char *prefix
 /* --- building -------------------------------------------------------------- */
 
 /* Create an element under parent (NIL: the root) from parts that do not
- * point into the tree. */
+ * point into the tree. The prefix goes just before the name (see top). */
 static uint32_t add_element(struct stanza *st, uint32_t parent, uint32_t ns,
     const char *prefix, size_t prefixlen, const char *local, size_t locallen)
 {
-	uint32_t name = put_str(st, local, locallen);
-	uint32_t pfx = NIL;
 	/* A name with no namespace cannot carry a prefix. */
-	if (prefix != NULL && ns != 0)
-		pfx = put_str(st, prefix, prefixlen);
-	uint32_t i = new_node(st, parent, false);
+	uint32_t kind = ns;
+	if (prefix != NULL && prefixlen > 0 && ns != 0) {
+		put_str(st, prefix, prefixlen);
+		kind |= KIND_PREFIXED;
+	}
+	uint32_t name = put_str(st, local, locallen);
+	uint32_t i = new_node(st, parent, kind);
 	st->nodes[i].str = name;
-	st->nodes[i].ns = ns;
-	st->nodes[i].prefix = pfx;
 	return i;
 }
 
@@ -648,7 +817,7 @@ int stanza_add_child(struct stanza *st, int parent, const char *ns, const char *
 	name = own(st, name, &tmp2);
 	uint32_t nsi;
 	if (ns == NULL)
-		nsi = p == NIL ? intern_ns_str(st, NULL) : st->nodes[p].ns;
+		nsi = p == NIL ? intern_ns_str(st, NULL) : ns_of(&st->nodes[p]);
 	else
 		nsi = intern_ns_str(st, ns);
 	const char *colon = strchr(name, ':');
@@ -667,7 +836,7 @@ int stanza_add_child(struct stanza *st, int parent, const char *ns, const char *
 static uint32_t add_text(struct stanza *st, uint32_t parent, const char *s, size_t len)
 {
 	uint32_t last = st->nodes[parent].last_child;
-	if (last != NIL && st->nodes[last].text) {
+	if (last != NIL && is_text(&st->nodes[last])) {
 		struct node *t = &st->nodes[last];
 		if ((uint64_t)t->len + len > MAX_COUNT)
 			log_fatal("stanza text too large");
@@ -694,7 +863,7 @@ static uint32_t add_text(struct stanza *st, uint32_t parent, const char *s, size
 	if (len > MAX_COUNT)
 		log_fatal("stanza text too large");
 	uint32_t off = put_str(st, s, len);
-	uint32_t i = new_node(st, parent, true);
+	uint32_t i = new_node(st, parent, KIND_TEXT);
 	st->nodes[i].str = off;
 	st->nodes[i].len = (uint32_t)len;
 	return i;
@@ -705,8 +874,25 @@ void stanza_add_text_len(struct stanza *st, int parent, const char *text, size_t
 	if (elem_at(st, parent) == NULL || len == 0)
 		return;
 	char *tmp = NULL;
-	if (points_into(st, text)) {
-		tmp = xstrndup(text, len);
+	if (memchr(text, '\0', len) != NULL) {
+		/* XML cannot carry NUL: store U+FFFD, what the serializer would
+		 * write, so that stanza_text() is always the whole text. */
+		tmp = xreallocarray(NULL, len, 3);
+		size_t n = 0;
+		for (size_t i = 0; i < len; i++) {
+			if (text[i] == '\0') {
+				memcpy(tmp + n, "\xEF\xBF\xBD", 3);
+				n += 3;
+			} else {
+				tmp[n++] = text[i];
+			}
+		}
+		text = tmp;
+		len = n;
+	} else if (points_into(st, text)) {
+		/* Exactly len bytes: the buffer may move while they are added. */
+		tmp = xmalloc(len);
+		memcpy(tmp, text, len);
 		text = tmp;
 	}
 	add_text(st, (uint32_t)parent, text, len);
@@ -746,15 +932,15 @@ static void set_attr_off(struct stanza *st, uint32_t el, uint32_t ns, const char
 			n->first_attr = a->next;
 		else
 			st->attrs[prev].next = a->next;
-		if (n->last_attr == i)
-			n->last_attr = prev;
+		if (st->attr_tail_el == el)
+			st->attr_tail_el = NIL;
 		return;
 	}
 	if (value_off == NIL)
 		return;
 	uint32_t name = put_str(st, local, strlen(local));
 	uint32_t pfx = prefix && ns != 0 ? put_str(st, prefix, prefixlen) : NIL;
-	uint32_t i = new_attr(st, el);
+	uint32_t i = new_attr(st, el, prev);
 	st->attrs[i].name = name;
 	st->attrs[i].prefix = pfx;
 	st->attrs[i].ns = ns;
@@ -821,15 +1007,30 @@ void stanza_declare_ns(struct stanza *st, int el, const char *prefix, const char
 		}
 	}
 	uint32_t pfx = prefix ? put_str(st, prefix, strlen(prefix)) : NIL;
-	st->decls = grow(st->decls, &st->capdecls, (uint64_t)st->ndecls + 1,
-	    sizeof(*st->decls), 4);
-	uint32_t d = st->ndecls++;
-	st->decls[d] = (struct decl){ .next = NIL, .prefix = pfx, .ns = nsi };
-	if (last == NIL)
-		st->nodes[el].first_decl = d;
-	else
-		st->decls[last].next = d;
+	new_decl(st, (uint32_t)el, last, pfx, nsi);
 out:
+	free(t1);
+	free(t2);
+}
+
+/* Append a declaration, no questions asked; the strings are not in st. */
+static void add_decl(struct stanza *st, uint32_t el, const char *prefix, const char *uri)
+{
+	if (prefix != NULL && *prefix == '\0')
+		prefix = NULL;
+	uint32_t nsi = intern_ns_str(st, uri);
+	uint32_t pfx = prefix ? put_str(st, prefix, strlen(prefix)) : NIL;
+	new_decl(st, el, decl_tail(st, el), pfx, nsi);
+}
+
+void stanza_add_decl(struct stanza *st, int el, const char *prefix, const char *uri)
+{
+	if (elem_at(st, el) == NULL)
+		return;
+	char *t1 = NULL, *t2 = NULL;
+	prefix = own(st, prefix, &t1);
+	uri = own(st, uri, &t2);
+	add_decl(st, (uint32_t)el, prefix, uri);
 	free(t1);
 	free(t2);
 }
@@ -839,10 +1040,10 @@ static uint32_t import_one(struct stanza *dst, uint32_t parent, const struct sta
     uint32_t s)
 {
 	const struct node *n = &src->nodes[s];
-	if (n->text)
+	if (is_text(n))
 		return add_text(dst, parent, src->chars + n->str, n->len);
-	const char *prefix = str_at(src, n->prefix);
-	const char *uri = src->chars + src->nss[n->ns];
+	const char *prefix = prefix_of(src, n);
+	const char *uri = src->chars + src->nss[ns_of(n)];
 	uint32_t i = add_element(dst, parent, intern_ns(dst, uri, strlen(uri)), prefix,
 	    prefix ? strlen(prefix) : 0, src->chars + n->str, strlen(src->chars + n->str));
 	for (uint32_t a = n->first_attr; a != NIL; a = src->attrs[a].next) {
@@ -855,12 +1056,13 @@ static uint32_t import_one(struct stanza *dst, uint32_t parent, const struct sta
 		uint32_t name = put_str(dst, aname, strlen(aname));
 		uint32_t pfx = aprefix ? put_str(dst, aprefix, strlen(aprefix)) : NIL;
 		uint32_t voff = put_str(dst, value, strlen(value));
-		uint32_t da = new_attr(dst, i);
+		uint32_t da = new_attr(dst, i, attr_tail(dst, i));
 		dst->attrs[da] = (struct attr){ .next = NIL, .name = name, .prefix = pfx,
 		    .ns = ans, .value = voff };
 	}
+	/* A tree never has a prefix declared twice on one element. */
 	for (uint32_t d = n->first_decl; d != NIL; d = src->decls[d].next)
-		stanza_declare_ns(dst, (int)i, str_at(src, src->decls[d].prefix),
+		add_decl(dst, i, str_at(src, src->decls[d].prefix),
 		    src->chars + src->nss[src->decls[d].ns]);
 	return i;
 }
@@ -870,7 +1072,7 @@ int stanza_import(struct stanza *dst, int parent, const struct stanza *src, int 
 	uint32_t p;
 	if (node_at(src, node) == NULL || !parent_ok(dst, parent, &p))
 		return STANZA_NONE;
-	if (p == NIL && src->nodes[node].text)
+	if (p == NIL && is_text(&src->nodes[node]))
 		return STANZA_NONE;
 	if (dst == src) {
 		struct stanza *copy = stanza_copy(src);
@@ -879,11 +1081,11 @@ int stanza_import(struct stanza *dst, int parent, const struct stanza *src, int 
 		return r;
 	}
 	uint32_t top = import_one(dst, p, src, (uint32_t)node);
-	uint32_t s = src->nodes[node].text ? NIL : src->nodes[node].first_child;
+	uint32_t s = is_text(&src->nodes[node]) ? NIL : src->nodes[node].first_child;
 	uint32_t d = top;	/* the copy of s's parent */
 	while (s != NIL) {
 		uint32_t c = import_one(dst, d, src, s);
-		if (!src->nodes[s].text && src->nodes[s].first_child != NIL) {
+		if (!is_text(&src->nodes[s]) && src->nodes[s].first_child != NIL) {
 			d = c;
 			s = src->nodes[s].first_child;
 			continue;
@@ -943,9 +1145,9 @@ void stanza_remove(struct stanza *st, int node)
 	st->nodes[i].parent = NIL;
 	st->nodes[i].next = NIL;
 	/* Keep "never two text nodes side by side". */
-	if (prev != NIL && st->nodes[prev].text) {
+	if (prev != NIL && is_text(&st->nodes[prev])) {
 		uint32_t next = st->nodes[prev].next;
-		if (next != NIL && st->nodes[next].text)
+		if (next != NIL && is_text(&st->nodes[next]))
 			merge_text(st, prev, next);
 	}
 }
@@ -988,7 +1190,7 @@ void stanza_add_attr_qname(struct stanza *st, int el, const char *qname, char se
 		}
 	}
 	uint32_t voff = put_str(st, value, strlen(value));
-	uint32_t a = new_attr(st, (uint32_t)el);
+	uint32_t a = new_attr(st, (uint32_t)el, attr_tail(st, (uint32_t)el));
 	st->attrs[a].name = name;
 	st->attrs[a].prefix = pfx;
 	st->attrs[a].ns = ns;

@@ -58,8 +58,15 @@ void stanza_clear(struct stanza *st);
 /* Give the memory back if the tree is holding more than `keep` bytes (a
  * connection that once received a big stanza should not keep its arrays). */
 void stanza_shrink(struct stanza *st, size_t keep);
-/* Bytes allocated for the arrays (capacity, not use): memory accounting. */
+/* Bytes allocated for the arrays (capacity, not use): memory accounting.
+ * An element or text node costs 32 bytes, an attribute 20, a namespace
+ * declaration 12, plus their strings. */
 size_t stanza_allocated(const struct stanza *st);
+/* Elements, text nodes, attributes and namespace declarations stored
+ * (removed ones included until a clear): what a parser's budget counts. */
+size_t stanza_count_entries(const struct stanza *st);
+/* Distinct namespace URIs in the tree, "no namespace" not counted. */
+size_t stanza_count_namespaces(const struct stanza *st);
 /* An exact copy (same node numbers), sized to what is used. */
 struct stanza *stanza_copy(const struct stanza *st);
 /* Same names, namespaces, prefixes, attributes (in order) and text, node
@@ -109,7 +116,8 @@ const char *stanza_attr_value(const struct stanza *st, int attr);
 
 /* Text: for a text node, its characters; for an element, the characters of
  * its first text child ("" if none) — what <body/>, <status/>, <jid/> hold.
- * Text never contains NUL (XML forbids it), so the string is complete. */
+ * Text never contains NUL (XML cannot carry it; the builder stores U+FFFD
+ * instead), so the string is complete and stanza_text_len() is strlen(). */
 const char *stanza_text(const struct stanza *st, int node);
 size_t stanza_text_len(const struct stanza *st, int node);
 /* Every character below `node`, concatenated in document order. */
@@ -133,7 +141,9 @@ int stanza_add_child(struct stanza *st, int parent, const char *ns, const char *
 /* <name>text</name> in one call (ns as above). */
 int stanza_add_child_text(struct stanza *st, int parent, const char *ns, const char *name,
     const char *text);
-/* Append character data; adjacent text merges into one node. */
+/* Append character data; adjacent text merges into one node. A NUL in
+ * text (only stanza_add_text_len can pass one) is stored as U+FFFD, which is
+ * what the serializer writes for it. text may point into this tree. */
 void stanza_add_text(struct stanza *st, int parent, const char *text);
 void stanza_add_text_len(struct stanza *st, int parent, const char *text, size_t len);
 /* Set (replace in place) or, with value NULL, remove an attribute. An
@@ -157,6 +167,11 @@ void stanza_remove(struct stanza *st, int node);
 int stanza_add_child_qname(struct stanza *st, int parent, const char *qname, char sep);
 void stanza_add_attr_qname(struct stanza *st, int el, const char *qname, char sep,
     const char *value);
+/* For parsers: append a namespace declaration to el as given (prefix NULL
+ * or "": the default), not de-duplicated: the parser has refused a prefix
+ * declared twice in one tag. stanza_declare_ns checks; this does not, so a
+ * tag with thousands of declarations costs linear time. */
+void stanza_add_decl(struct stanza *st, int el, const char *prefix, const char *uri);
 
 /* --- the attributes every stanza has ------------------------------------- */
 
@@ -192,12 +207,40 @@ struct stanza *stanza_new_stream_error(const char *condition, const char *text);
  * in that namespace then carry no xmlns. With stream_ns NULL the output
  * stands alone: every namespace used is declared in it (the form for the
  * internal protocol and storage; xml_stream_parse_stanza reads it back).
- * Text escapes & < > and CR; attribute values (in double quotes) escape
- * & < > " TAB LF CR, so values survive attribute-value normalization.
+ *
+ * A prefix that the written element's descendants use but that is bound
+ * outside it (on the stream header, or on an ancestor when writing one
+ * node) is declared once, on the written element, not on every use.
+ *
+ * Text and attribute values escape all five predefined entities, & < > ' "
+ * (RFC 6120 §11.1), and CR; attribute values (in double quotes) also
+ * escape TAB and LF, so values survive attribute-value normalization.
  * Characters XML cannot carry (controls, bad UTF-8) become U+FFFD. */
 void stanza_write(const struct stanza *st, struct buf *out, const char *stream_ns);
 void stanza_write_node(const struct stanza *st, int node, struct buf *out,
     const char *stream_ns);
+
+/* The largest output for a given input. Each byte of character data or of
+ * an attribute value becomes at most 6 bytes ("'" is "&apos;", "\"" is
+ * "&quot;"; a byte XML cannot carry becomes U+FFFD, 3); markup never grows
+ * (whitespace in tags and <a></a> shrink, end tags are copied). On top of
+ * that, the written element gets the declarations it inherits — its content
+ * namespace and the prefixes bound outside it that it uses, each written
+ * once, each no larger than 6 times the declaration it copies — plus at
+ * most ` xmlns=""` when it inherited no default namespace at all.
+ *
+ * So a stanza parsed from N bytes of a stream whose header took H bytes is
+ * written, into a stream or standalone, in at most
+ * stanza_write_max_size(N, H) bytes: a sender that must fit a frame limit
+ * checks the serialized size against it, and a receiver re-parsing what a
+ * peer serialized (internal protocol) must allow that much. */
+#define STANZA_WRITE_MAX_GROWTH 6
+#define STANZA_WRITE_SLACK 16
+
+static inline size_t stanza_write_max_size(size_t stanza_bytes, size_t header_bytes)
+{
+	return STANZA_WRITE_MAX_GROWTH * (stanza_bytes + header_bytes) + STANZA_WRITE_SLACK;
+}
 
 /* A stream header to fill in: <stream:stream xmlns='content_ns'
  * xmlns:stream='http://etherx.jabber.org/streams'>; set to/from/id/version/

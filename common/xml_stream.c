@@ -21,9 +21,20 @@
  * re-trying an unfinished token, which would hold back a stanza whose last
  * bytes arrive in a small packet until the client sends something else.
  * The cost it guards against — re-scanning a long unfinished token on every
- * small read — is bounded here instead: a run of bytes that has not yet
- * produced an event may not exceed MAX_TOKEN, so the re-scanning of one tag
- * is at most quadratic in 16 KiB, whatever the stanza size limit.
+ * small read — is bounded here instead, by two documented limits: a run of
+ * bytes that has not yet produced an event may not exceed XML_STREAM_MAX_TAG,
+ * and the bytes expat re-scans while it stays unfinished are counted
+ * against XML_STREAM_TAG_RESCAN_BUDGET. The first alone would not do: a
+ * 64 KiB tag fed a byte at a time is 2 GB of re-scanning, 3.5 s of CPU
+ * (measured), where the budget stops any tag after 4 MiB, about 7 ms. A
+ * length cap alone had to be 16 KiB to keep that near a quarter second,
+ * and refused legitimate 30 KB attributes.
+ *
+ * Why the budgets on entries and namespaces: the tree costs 32 bytes per
+ * element, attribute or text run, and <a/> is 4 bytes of input; without a
+ * budget a stanza's tree was 12.5 times its size. Namespaces are capped
+ * because nothing real uses hundreds, and each costs a hash lookup and a
+ * declaration when the stanza is written.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -50,8 +61,6 @@ XMLPARSEAPI(XML_Bool) XML_SetReparseDeferralEnabled(XML_Parser parser, XML_Bool 
 /* Input goes to expat in slices so the pending-bytes limits are checked
  * between them, whatever the caller's read size. */
 #define FEED_SLICE 8192
-/* Longest run of input that has not completed a token (start tag…). */
-#define MAX_TOKEN 16384
 
 struct xml_stream {
 	XML_Parser parser;
@@ -59,6 +68,7 @@ struct xml_stream {
 	void *arg;
 	size_t max_stanza;
 	unsigned max_depth;
+	size_t max_entries;	/* elements, attributes… per stanza */
 
 	struct stanza *tree;	/* the stanza (or stream header) being built */
 	int cur;		/* innermost open element in tree */
@@ -71,6 +81,9 @@ struct xml_stream {
 	uint64_t mark;		/* start of what max_stanza measures */
 	uint64_t last_event;	/* end of the last thing expat reported */
 	uint64_t pause_at;
+	/* Bytes expat has re-scanned since last_event last moved (and where
+	 * that was). */
+	uint64_t rescan, rescan_from;
 
 	bool in_callback;
 	bool delivering;	/* inside the stanza callback */
@@ -220,11 +233,46 @@ static bool within_limit(struct xml_stream *xs, uint64_t end)
 	return false;
 }
 
+/* After the tree grew: the budgets of xml_stream.h. */
+static bool within_budget(struct xml_stream *xs)
+{
+	if (stanza_count_entries(xs->tree) > xs->max_entries) {
+		fail(xs, XML_STREAM_POLICY_VIOLATION,
+		    "stanza has more than %zu elements, attributes, declarations and text runs",
+		    xs->max_entries);
+		return false;
+	}
+	if (stanza_count_namespaces(xs->tree) > XML_STREAM_MAX_NAMESPACES) {
+		fail(xs, XML_STREAM_POLICY_VIOLATION, "stanza uses more than %d namespaces",
+		    XML_STREAM_MAX_NAMESPACES);
+		return false;
+	}
+	return true;
+}
+
+/* A tag just ended at `end`: the run of input since the last event is
+ * bounded (xml_stream_feed checks a run still unfinished between slices).
+ * Not for a standalone element: it comes whole, so nothing is re-read, and
+ * it is what stanza_write made of a stanza whose tags escaping may have
+ * grown past the limit. */
+static bool tag_within_limit(struct xml_stream *xs, uint64_t end)
+{
+	if (xs->fragment || end - xs->last_event <= XML_STREAM_MAX_TAG)
+		return true;
+	fail(xs, XML_STREAM_POLICY_VIOLATION, "tag longer than %d bytes", XML_STREAM_MAX_TAG);
+	return false;
+}
+
 static void XMLCALL on_ns_start(void *u, const XML_Char *prefix, const XML_Char *uri)
 {
 	struct xml_stream *xs = u;
 	if (stopped(xs))
 		return;
+	if (uri != NULL && strlen(uri) > XML_STREAM_MAX_NAMESPACE_URI) {
+		fail(xs, XML_STREAM_POLICY_VIOLATION, "namespace URI longer than %d bytes",
+		    XML_STREAM_MAX_NAMESPACE_URI);
+		return;
+	}
 	buf_append(&xs->pending, prefix ? prefix : "", prefix ? strlen(prefix) + 1 : 1);
 	buf_append(&xs->pending, uri ? uri : "", uri ? strlen(uri) + 1 : 1);
 }
@@ -232,13 +280,14 @@ static void XMLCALL on_ns_start(void *u, const XML_Char *prefix, const XML_Char 
 /* Element `el` was just created: give it its declarations and attributes. */
 static void fill_element(struct xml_stream *xs, int el, const XML_Char **atts)
 {
-	/* (buf_head of a never-used buf would be NULL + 0.) */
-	const char *p = buf_used(&xs->pending) ? buf_head(&xs->pending) : NULL;
-	const char *end = p ? p + buf_used(&xs->pending) : NULL;
+	/* (Not buf_head: it may be "" or NULL + 0 when nothing is pending.) */
+	size_t used = buf_used(&xs->pending);
+	const char *p = used ? xs->pending.data + xs->pending.off : NULL;
+	const char *end = p ? p + used : NULL;
 	while (p != NULL && p < end) {
 		const char *prefix = p;
 		const char *uri = prefix + strlen(prefix) + 1;
-		stanza_declare_ns(xs->tree, el, *prefix ? prefix : NULL, uri);
+		stanza_add_decl(xs->tree, el, prefix, uri);
 		p = uri + strlen(uri) + 1;
 	}
 	buf_reset(&xs->pending);
@@ -263,6 +312,8 @@ static void open_stream(struct xml_stream *xs, const XML_Char *name, const XML_C
 	fill_element(xs, root, atts);
 	xs->level = 1;
 	xs->cur = STANZA_NONE;
+	if (!within_budget(xs))
+		return;
 	if (!stanza_is(xs->tree, root, NS_STREAMS, "stream")) {
 		fail(xs, XML_STREAM_INVALID_NAMESPACE, "stream element is {%s}%s, not {%s}stream",
 		    stanza_ns(xs->tree, root), stanza_name(xs->tree, root), NS_STREAMS);
@@ -301,7 +352,7 @@ static void open_stream(struct xml_stream *xs, const XML_Char *name, const XML_C
 static void XMLCALL on_start(void *u, const XML_Char *name, const XML_Char **atts)
 {
 	struct xml_stream *xs = u;
-	if (stopped(xs))
+	if (stopped(xs) || !tag_within_limit(xs, event_end(xs)))
 		return;
 	if (!xs->fragment && xs->level == 0) {
 		open_stream(xs, name, atts);
@@ -325,13 +376,14 @@ static void XMLCALL on_start(void *u, const XML_Char *name, const XML_Char **att
 	int el = stanza_add_child_qname(xs->tree, xs->cur, name, NS_SEP);
 	fill_element(xs, el, atts);
 	xs->cur = el;
+	within_budget(xs);
 }
 
 static void XMLCALL on_end(void *u, const XML_Char *name)
 {
 	struct xml_stream *xs = u;
 	(void)name;
-	if (stopped(xs))
+	if (stopped(xs) || !tag_within_limit(xs, event_end(xs)))
 		return;
 	uint64_t end = event_end(xs);
 	unsigned base = stanza_base(xs);
@@ -383,8 +435,10 @@ static void XMLCALL on_text(void *u, const XML_Char *s, int len)
 		xs->mark = xs->last_event = end;
 		return;
 	}
-	if (within_limit(xs, end))
+	if (within_limit(xs, end)) {
 		stanza_add_text_len(xs->tree, xs->cur, s, (size_t)len);
+		within_budget(xs);
+	}
 }
 
 static void XMLCALL on_xml_decl(void *u, const XML_Char *version, const XML_Char *encoding,
@@ -393,7 +447,7 @@ static void XMLCALL on_xml_decl(void *u, const XML_Char *version, const XML_Char
 	struct xml_stream *xs = u;
 	(void)version;
 	(void)standalone;
-	if (stopped(xs))
+	if (stopped(xs) || !tag_within_limit(xs, event_end(xs)))
 		return;
 	xs->last_event = event_end(xs);
 	if (encoding != NULL && strcasecmp(encoding, "UTF-8") != 0)
@@ -476,6 +530,7 @@ static void clear_state(struct xml_stream *xs)
 	xs->fragment = false;
 	xs->stream_closed = false;
 	xs->fed = xs->mark = xs->last_event = xs->pause_at = 0;
+	xs->rescan = xs->rescan_from = 0;
 	xs->in_callback = xs->delivering = false;
 	xs->pause_requested = false;
 	xs->needs_reset = false;
@@ -498,6 +553,9 @@ struct xml_stream *xml_stream_new(const struct xml_stream_callbacks *cb, void *a
 	xs->arg = arg;
 	xs->max_stanza = max_stanza_bytes ? max_stanza_bytes : XML_STREAM_DEFAULT_MAX_STANZA;
 	xs->max_depth = max_depth ? max_depth : XML_STREAM_DEFAULT_MAX_DEPTH;
+	xs->max_entries = xs->max_stanza / XML_STREAM_BYTES_PER_ENTRY;
+	if (xs->max_entries < XML_STREAM_MIN_ENTRIES)
+		xs->max_entries = XML_STREAM_MIN_ENTRIES;
 	xs->tree = stanza_new_empty();
 	buf_init(&xs->pending);
 	clear_state(xs);
@@ -560,6 +618,29 @@ static ssize_t failed(struct xml_stream *xs, char *err, size_t errlen)
 	return -1;
 }
 
+/* RFC 6120 §11.6 (see xml_stream.h): the first two bytes of a document
+ * say whether it is UTF-16 or UTF-32, which expat would otherwise accept.
+ * They may arrive one at a time, so this looks at whichever of them p
+ * holds (xs->fed is where p starts). */
+static bool utf8_document(struct xml_stream *xs, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	for (uint64_t at = xs->fed; at < 2 && at - xs->fed < n; at++) {
+		unsigned char c = p[at - xs->fed];
+		if (c == 0x00) {
+			fail_at(xs, XML_STREAM_UNSUPPORTED_ENCODING, at,
+			    "NUL byte: UTF-16 or UTF-32, only UTF-8 is allowed");
+			return false;
+		}
+		if (at == 0 && (c == 0xFE || c == 0xFF)) {
+			fail_at(xs, XML_STREAM_UNSUPPORTED_ENCODING, at,
+			    "UTF-16 or UTF-32 byte order mark, only UTF-8 is allowed");
+			return false;
+		}
+	}
+	return true;
+}
+
 ssize_t xml_stream_feed(struct xml_stream *xs, const void *data, size_t len,
     char *err, size_t errlen)
 {
@@ -573,6 +654,8 @@ ssize_t xml_stream_feed(struct xml_stream *xs, const void *data, size_t len,
 		    "parser fed after a pause without a reset");
 		return failed(xs, err, errlen);
 	}
+	if (xs->fed < 2 && !utf8_document(xs, data, len))
+		return failed(xs, err, errlen);
 	for (size_t done = 0; done < len;) {
 		size_t n = len - done < FEED_SLICE ? len - done : FEED_SLICE;
 		xs->fed += n;
@@ -594,9 +677,22 @@ ssize_t xml_stream_feed(struct xml_stream *xs, const void *data, size_t len,
 			    "stanza larger than %zu bytes", xs->max_stanza);
 			return failed(xs, err, errlen);
 		}
-		if (xs->fed - xs->last_event > MAX_TOKEN) {
+		/* So are one tag, and expat's re-reading of it (see top). */
+		uint64_t pending = xs->fed - xs->last_event;
+		if (pending > XML_STREAM_MAX_TAG) {
 			fail_at(xs, XML_STREAM_POLICY_VIOLATION, xs->last_event,
-			    "more than %d bytes in one tag", MAX_TOKEN);
+			    "tag longer than %d bytes", XML_STREAM_MAX_TAG);
+			return failed(xs, err, errlen);
+		}
+		if (xs->rescan_from != xs->last_event) {
+			xs->rescan_from = xs->last_event;
+			xs->rescan = 0;
+		}
+		xs->rescan += pending;
+		if (xs->rescan > XML_STREAM_TAG_RESCAN_BUDGET) {
+			fail_at(xs, XML_STREAM_POLICY_VIOLATION, xs->last_event,
+			    "a tag of %llu bytes so far arrived in too many small pieces",
+			    (unsigned long long)pending);
 			return failed(xs, err, errlen);
 		}
 	}
@@ -615,6 +711,8 @@ int xml_stream_parse_stanza(struct xml_stream *xs, const void *data, size_t len,
 		    xs->max_stanza);
 		return (int)failed(xs, err, errlen);
 	}
+	if (!utf8_document(xs, data, len))
+		return (int)failed(xs, err, errlen);
 	struct stanza *own = xs->tree;
 	xs->tree = into;
 	xs->fed = len;

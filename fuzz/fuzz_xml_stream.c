@@ -4,7 +4,8 @@
  * chunked (0: one byte at a time; otherwise a split point) and a few
  * behaviours (taking stanzas, pausing and restarting the stream). Every
  * stanza delivered is written out and parsed back, in a stream and
- * standalone, and must come back as the same tree and the same bytes;
+ * standalone, and must come back as the same tree and the same bytes, and
+ * no larger than stanza_write_max_size() allows for the whole input;
  * anything else aborts.
  */
 #include <stdint.h>
@@ -18,9 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_STANZA 8192
 #define MAX_DEPTH 16
-/* A serialization this long may legitimately trip the re-parse's limit on
- * one tag (escaping makes attribute values grow). */
-#define LONG_OUTPUT 16384
+/* A serialization this long may legitimately trip the re-parsing stream's
+ * limit on one tag (escaping makes attribute values grow). */
+#define LONG_OUTPUT XML_STREAM_MAX_TAG
 
 struct run {
 	struct xml_stream *xs;
@@ -33,6 +34,7 @@ struct run {
 	int stanzas;
 	bool paused;
 	struct stanza *reparsed;
+	size_t input_size;		/* every stanza and header came from it */
 };
 
 static void check(bool ok)
@@ -65,6 +67,7 @@ static void stream_round_trip(struct run *r, const struct stanza *st)
 	char err[ERRLEN];
 	size_t len1, len2;
 	char *out1 = serialize(st, r->content_ns, &len1);
+	check(len1 <= stanza_write_max_size(r->input_size, 0));
 
 	struct stanza *hdr = stanza_new_stream_header(r->content_ns);
 	struct buf in = BUF_INIT;
@@ -95,6 +98,7 @@ static void standalone_round_trip(struct run *r, const struct stanza *st)
 	char err[ERRLEN];
 	size_t len1, len2;
 	char *out1 = serialize(st, NULL, &len1);
+	check(len1 <= stanza_write_max_size(r->input_size, 0));
 	struct stanza *back = stanza_new_empty();
 	check(xml_stream_parse_stanza(r->standalone, out1, len1, back, err, sizeof(err)) == 0);
 	check(stanza_equal(st, back));
@@ -182,6 +186,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t split = mode == 0 && size <= 4096 ? 0 : 1 + (size_t)(mode >> 1) * size / 128;
 	r.take = (mode & 1) != 0;
 	r.pause_after = (mode & 6) == 6 ? 1 : 0;
+	r.input_size = size;
 
 	r.xs = xml_stream_new(&cb, &r, MAX_STANZA, MAX_DEPTH, err, sizeof(err));
 	r.reparser = xml_stream_new(&recb, &r, 0, MAX_DEPTH, err, sizeof(err));

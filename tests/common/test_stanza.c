@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "stanza.h"
 #include "unit.h"
@@ -504,8 +505,11 @@ START_TEST(test_write_escapes_text_and_attribute_values)
 	stanza_set_attr(st, 0, "id", "a&b<c>d\"e'f\tg\nh\ri");
 	stanza_add_child_text(st, 0, NULL, "body", "1 < 2 && 3 > 2 ]]> \"q\" 'a'\tt\nn\rr");
 	char *out = written(st, NS_CLIENT);
-	ck_assert_str_eq(out, "<message id=\"a&amp;b&lt;c&gt;d&quot;e'f&#9;g&#10;h&#13;i\">"
-	    "<body>1 &lt; 2 &amp;&amp; 3 &gt; 2 ]]&gt; \"q\" 'a'\tt\nn&#13;r</body></message>");
+	/* RFC 6120 §11.1: nothing that maps to a predefined entity goes out
+	 * unescaped, in text or in attribute values. */
+	ck_assert_str_eq(out, "<message id=\"a&amp;b&lt;c&gt;d&quot;e&apos;f&#9;g&#10;h&#13;i\">"
+	    "<body>1 &lt; 2 &amp;&amp; 3 &gt; 2 ]]&gt; &quot;q&quot; &apos;a&apos;\tt\nn&#13;r"
+	    "</body></message>");
 	free(out);
 	stanza_free(&st);
 }
@@ -755,8 +759,8 @@ START_TEST(test_round_trip_escaped_text)
 	assert_round_trip("<message id='&lt;&amp;&gt;&quot;&apos;&#9;&#10;&#13;'>"
 	    "<body>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp;amp; ]]&gt; &#13;\n"
 	    "<![CDATA[<b>not bold</b>]]></body></message>",
-	    "<message id=\"&lt;&amp;&gt;&quot;'&#9;&#10;&#13;\">"
-	    "<body>&lt;script&gt;alert(\"x\")&lt;/script&gt; &amp;amp; ]]&gt; &#13;\n"
+	    "<message id=\"&lt;&amp;&gt;&quot;&apos;&#9;&#10;&#13;\">"
+	    "<body>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp;amp; ]]&gt; &#13;\n"
 	    "&lt;b&gt;not bold&lt;/b&gt;</body></message>");
 	/* Literal whitespace in attributes is normalized to spaces by XML. */
 	struct stanza *st = parse_in_stream(C2S_HEADER, "<message id='a\tb\nc'/>");
@@ -796,6 +800,220 @@ START_TEST(test_round_trip_other_content_namespace_and_no_namespace)
 }
 END_TEST
 
+START_TEST(test_write_grows_each_byte_at_most_max_growth)
+{
+	/* Every byte value, 64 times, as text and as an attribute value. */
+	for (int c = 1; c < 256; c++) {
+		char run[65];
+		memset(run, c, 64);
+		run[64] = '\0';
+		struct stanza *st = stanza_new(NS_CLIENT, "a");
+		stanza_set_attr(st, 0, "b", run);
+		stanza_add_text(st, 0, run);
+		char *out = written(st, NS_CLIENT);
+		/* <a b="">…</a> is 12 bytes of markup around 128 bytes of content. */
+		ck_assert_msg(strlen(out) <= 12 + STANZA_WRITE_MAX_GROWTH * 128, "byte %d: %zu",
+		    c, strlen(out));
+		free(out);
+		stanza_free(&st);
+	}
+}
+END_TEST
+
+START_TEST(test_write_declares_inherited_prefix_once_on_the_top_element)
+{
+	/* p: is bound on the stream header only; each use must not carry its
+	 * own declaration (a long URI made that a 2500-fold blow-up). */
+	char *out = round_trip("<stream:stream xmlns='jabber:client' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' xmlns:p='urn:p'>",
+	    "<message><p:x/><p:x p:a='1'/><y><p:z/></y></message>", NS_CLIENT);
+	ck_assert_str_eq(out, "<message xmlns:p=\"urn:p\"><p:x/><p:x p:a=\"1\"/><y><p:z/></y>"
+	    "</message>");
+	free(out);
+	/* The same from an s2s header with two prefixes, one used by the
+	 * stanza itself (declared there as before), one inside it. */
+	out = round_trip("<stream:stream xmlns='jabber:server' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' "
+	    "xmlns:q='urn:q'>", "<db:result from='a' to='b'><q:x/><q:x/></db:result>", NS_SERVER);
+	ck_assert_str_eq(out, "<db:result xmlns:db=\"jabber:server:dialback\" xmlns:q=\"urn:q\" "
+	    "from=\"a\" to=\"b\"><q:x/><q:x/></db:result>");
+	free(out);
+}
+END_TEST
+
+START_TEST(test_write_node_declares_ancestor_prefixes_once)
+{
+	struct stanza *st = parse_in_stream(C2S_HEADER,
+	    "<message xmlns:p='urn:p'><q><p:x/><p:x/></q></message>");
+	int q = stanza_find_child(st, 0, NULL, "q");
+	struct buf b = BUF_INIT;
+	stanza_write_node(st, q, &b, NULL);
+	buf_append(&b, "", 1);
+	ck_assert_str_eq(buf_head(&b), "<q xmlns=\"jabber:client\" xmlns:p=\"urn:p\"><p:x/><p:x/></q>");
+	buf_free(&b);
+	/* Imported elsewhere, the subtree has lost its ancestors' bindings too. */
+	struct stanza *fwd = stanza_new("urn:xmpp:forward:0", "forwarded");
+	stanza_import(fwd, 0, st, q);
+	char *out = written(fwd, NULL);
+	ck_assert_str_eq(out, "<forwarded xmlns=\"urn:xmpp:forward:0\" xmlns:p=\"urn:p\">"
+	    "<q xmlns=\"jabber:client\"><p:x/><p:x/></q></forwarded>");
+	free(out);
+	stanza_free(&fwd);
+	stanza_free(&st);
+}
+END_TEST
+
+START_TEST(test_write_does_not_hoist_a_prefix_the_top_element_uses)
+{
+	/* stream: means the streams namespace on the top element and something
+	 * else below it: the inner binding stays inner, the tag stays valid. */
+	struct stanza *st = stanza_new(NS_STREAMS, "stream:features");
+	stanza_add_child(st, 0, "urn:other", "stream:x");
+	stanza_add_child(st, 0, "urn:other", "stream:x");
+	char *out = written(st, NS_CLIENT);
+	ck_assert_str_eq(out, "<stream:features><stream:x xmlns:stream=\"urn:other\"/>"
+	    "<stream:x xmlns:stream=\"urn:other\"/></stream:features>");
+	free(out);
+	out = written(st, NULL);
+	char err[ERRLEN];
+	struct xml_stream *xs = xml_stream_new(NULL, NULL, 0, 0, err, sizeof(err));
+	struct stanza *back = stanza_new_empty();
+	ck_assert_msg(xml_stream_parse_stanza(xs, out, strlen(out), back, err, sizeof(err)) == 0,
+	    "%s: %s", err, out);
+	ck_assert(stanza_equal(st, back));
+	free(out);
+	stanza_free(&back);
+	xml_stream_free(&xs);
+	stanza_free(&st);
+}
+END_TEST
+
+START_TEST(test_stanza_interns_many_namespaces_in_linear_time)
+{
+	/* Server code may build a tree with any number of namespaces; looking
+	 * each up must not scan all the others (20000² compares took seconds). */
+	enum { N = 20000 };
+	struct stanza *st = stanza_new(NS_CLIENT, "iq");
+	char ns[32];
+	clock_t t0 = clock();
+	for (int i = 0; i < N; i++) {
+		snprintf(ns, sizeof(ns), "urn:%d", i);
+		stanza_add_child(st, 0, ns, "q");
+	}
+	for (int i = 0; i < N; i++) {
+		snprintf(ns, sizeof(ns), "urn:%d", i);
+		stanza_add_child(st, 0, ns, "r");
+	}
+	double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+	int i = 0;
+	for (int c = stanza_first_element(st, 0); c != STANZA_NONE; c = stanza_next_element(st, c)) {
+		snprintf(ns, sizeof(ns), "urn:%d", i++ % N);
+		ck_assert_str_eq(stanza_ns(st, c), ns);
+	}
+	ck_assert_int_eq(i, 2 * N);
+	ck_assert_msg(secs < 0.5, "%.3f s", secs);
+	stanza_free(&st);
+}
+END_TEST
+
+START_TEST(test_stanza_text_with_nul_stores_replacement_character)
+{
+	/* XML cannot carry NUL; the tree stores U+FFFD, as the serializer
+	 * would write it, so stanza_text() is always the whole text. */
+	struct stanza *st = stanza_new(NS_CLIENT, "message");
+	int body = stanza_add_child(st, 0, NULL, "body");
+	stanza_add_text_len(st, body, "x\0y", 3);
+	ck_assert_uint_eq(stanza_text_len(st, body), 5);
+	ck_assert_mem_eq(stanza_text(st, body), "x\xef\xbf\xbdy", 6);
+	char *out = written(st, NS_CLIENT);
+	ck_assert_str_eq(out, "<message><body>x\xef\xbf\xbdy</body></message>");
+	free(out);
+	stanza_free(&st);
+}
+END_TEST
+
+START_TEST(test_stanza_add_text_copies_from_its_own_tree_exactly)
+{
+	struct stanza *st = stanza_new(NS_CLIENT, "message");
+	int a = stanza_add_child(st, 0, NULL, "a"), b = stanza_add_child(st, 0, NULL, "b");
+	int c = stanza_add_child(st, 0, NULL, "c");
+	stanza_add_text_len(st, a, "x\0yyyyyyyyyyyyyyyy", 18);
+	stanza_add_text_len(st, b, stanza_text(st, a), stanza_text_len(st, a));
+	ck_assert_uint_eq(stanza_text_len(st, b), stanza_text_len(st, a));
+	ck_assert_mem_eq(stanza_text(st, b), stanza_text(st, a), stanza_text_len(st, a) + 1);
+	/* Part of a text, from the same tree. */
+	stanza_add_text_len(st, c, stanza_text(st, a) + 4, 3);
+	ck_assert_str_eq(stanza_text(st, c), "yyy");
+	stanza_free(&st);
+}
+END_TEST
+
+START_TEST(test_stanza_element_costs_at_most_32_bytes)
+{
+	struct stanza *st = stanza_new(NS_CLIENT, "a");
+	for (int i = 1; i < 1024; i++)
+		stanza_add_child(st, 0, NULL, "a");
+	/* 1024 nodes; names "a\0" in a 4 KiB character buffer. */
+	ck_assert_uint_le(stanza_allocated(st), 1024 * 32 + 4096 + 256);
+	stanza_free(&st);
+}
+END_TEST
+
+static int count_str(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+START_TEST(test_write_many_prefixes_are_each_declared_once)
+{
+	/* More bindings than the writer scans linearly: 40 prefixes on the
+	 * stanza, one of them rebound in a child and in force again after it. */
+	struct buf in = BUF_INIT;
+	buf_append_str(&in, "<message");
+	for (int i = 0; i < 40; i++)
+		buf_appendf(&in, " xmlns:p%d='urn:u%d'", i, i);
+	buf_append_str(&in, "><a xmlns:p5='urn:v5'><p5:x p0:y='1'/></a>");
+	for (int i = 0; i < 40; i++)
+		buf_appendf(&in, "<p%d:x/><p%d:x/>", i, i);
+	buf_append_str(&in, "</message>");
+	buf_append(&in, "", 1);
+	char *out = round_trip(C2S_HEADER, buf_head(&in), NS_CLIENT);
+	ck_assert_int_eq(count_str(out, "xmlns:"), 41);
+	struct stanza *st = parse_in_stream(C2S_HEADER, out);
+	int a = stanza_find_child(st, 0, NULL, "a");
+	ck_assert_str_eq(stanza_ns(st, stanza_first_element(st, a)), "urn:v5");
+	ck_assert_int_eq(stanza_find_child(st, 0, "urn:u5", "x"), stanza_next_element(st, a) + 10);
+	stanza_free(&st);
+	free(out);
+
+	/* 40 prefixes bound on the stream header only, each used twice. */
+	buf_reset(&in);
+	buf_append_str(&in, "<stream:stream xmlns='jabber:client' "
+	    "xmlns:stream='http://etherx.jabber.org/streams'");
+	for (int i = 0; i < 40; i++)
+		buf_appendf(&in, " xmlns:p%d='urn:u%d'", i, i);
+	buf_append_str(&in, ">");
+	buf_append(&in, "", 1);
+	char *header = xstrdup(buf_head(&in));
+	buf_reset(&in);
+	buf_append_str(&in, "<message>");
+	for (int i = 0; i < 40; i++)
+		buf_appendf(&in, "<p%d:x p%d:y='1'/><q><p%d:x/></q>", i, (i + 1) % 40, i);
+	buf_append_str(&in, "</message>");
+	buf_append(&in, "", 1);
+	out = round_trip(header, buf_head(&in), NS_CLIENT);
+	ck_assert_int_eq(count_str(out, "xmlns:"), 40);
+	const char *start = "<message xmlns:p0=\"urn:u0\" xmlns:p1=\"urn:u1\" ";
+	ck_assert_int_eq(strncmp(out, start, strlen(start)), 0);
+	free(out);
+	free(header);
+	buf_free(&in);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("stanza");
@@ -813,6 +1031,10 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_stanza_copy_is_equal_and_independent);
 	tcase_add_test(tc, test_stanza_import_copies_a_subtree);
 	tcase_add_test(tc, test_stanza_clear_keeps_memory);
+	tcase_add_test(tc, test_stanza_interns_many_namespaces_in_linear_time);
+	tcase_add_test(tc, test_stanza_text_with_nul_stores_replacement_character);
+	tcase_add_test(tc, test_stanza_add_text_copies_from_its_own_tree_exactly);
+	tcase_add_test(tc, test_stanza_element_costs_at_most_32_bytes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
@@ -827,6 +1049,11 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_write_declares_other_namespaces_once);
 	tcase_add_test(tc, test_write_undeclares_default_for_no_namespace);
 	tcase_add_test(tc, test_write_escapes_text_and_attribute_values);
+	tcase_add_test(tc, test_write_grows_each_byte_at_most_max_growth);
+	tcase_add_test(tc, test_write_declares_inherited_prefix_once_on_the_top_element);
+	tcase_add_test(tc, test_write_node_declares_ancestor_prefixes_once);
+	tcase_add_test(tc, test_write_does_not_hoist_a_prefix_the_top_element_uses);
+	tcase_add_test(tc, test_write_many_prefixes_are_each_declared_once);
 	tcase_add_test(tc, test_write_replaces_characters_xml_cannot_carry);
 	tcase_add_test(tc, test_write_keeps_prefixes_and_declares_them_where_needed);
 	tcase_add_test(tc, test_write_never_declares_the_xml_prefix);

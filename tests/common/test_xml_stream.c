@@ -793,6 +793,379 @@ START_TEST(test_parse_stanza_reads_standalone_element)
 }
 END_TEST
 
+/* --- encodings (RFC 6120 §11.6: UTF-8 only) -------------------------------- */
+
+/* s (ASCII) as UTF-16: little-endian unless big, with or without a BOM. */
+static size_t utf16(const char *s, bool big, bool bom, char *out)
+{
+	size_t n = 0;
+	if (bom) {
+		out[n++] = big ? (char)0xfe : (char)0xff;
+		out[n++] = big ? (char)0xff : (char)0xfe;
+	}
+	for (; *s; s++) {
+		out[n++] = big ? 0 : *s;
+		out[n++] = big ? *s : 0;
+	}
+	return n;
+}
+
+START_TEST(test_parser_rejects_utf16_stream)
+{
+	static const char *in = HEADER MESSAGE;
+	char u16[2 * 512];
+	ck_assert_uint_lt(2 * strlen(in) + 2, sizeof(u16));
+	for (int variant = 0; variant < 4; variant++) {
+		bool big = variant & 1, bom = variant & 2;
+		size_t n = utf16(in, big, bom, u16);
+		for (size_t chunk = 0; chunk <= 1; chunk++) {
+			struct events ev;
+			events_init(&ev, 0, 0);
+			ck_assert_msg(feed(&ev, u16, n, chunk) == XML_STREAM_UNSUPPORTED_ENCODING,
+			    "variant %d chunk %zu", variant, chunk);
+			ck_assert_int_eq(ev.opens, 0);
+			ck_assert_int_eq(ev.stanzas, 0);
+			events_free(&ev);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_parser_rejects_utf16_stream_after_reset)
+{
+	/* The restarted stream after STARTTLS or SASL is a new document. */
+	struct events ev;
+	char u16[2 * 512];
+	events_init(&ev, 0, 0);
+	ck_assert_int_eq(feed_str(&ev, HEADER), XML_STREAM_OK);
+	xml_stream_reset(ev.xs);
+	size_t n = utf16(HEADER MESSAGE, false, true, u16);
+	ck_assert_int_eq(feed(&ev, u16, n, 1), XML_STREAM_UNSUPPORTED_ENCODING);
+	ck_assert_int_eq(ev.opens, 1);
+	ck_assert_int_eq(ev.stanzas, 0);
+	events_free(&ev);
+}
+END_TEST
+
+START_TEST(test_parse_stanza_rejects_utf16)
+{
+	char err[ERRLEN], u16[256];
+	struct xml_stream *xs = xml_stream_new(NULL, NULL, 0, 0, err, sizeof(err));
+	struct stanza *st = stanza_new_empty();
+	size_t n = utf16("<message xmlns='jabber:client'/>", false, true, u16);
+	ck_assert_int_eq(xml_stream_parse_stanza(xs, u16, n, st, err, sizeof(err)), -1);
+	ck_assert_int_eq(xml_stream_error(xs), XML_STREAM_UNSUPPORTED_ENCODING);
+	stanza_free(&st);
+	xml_stream_free(&xs);
+}
+END_TEST
+
+START_TEST(test_parser_accepts_utf8_byte_order_mark)
+{
+	/* XML 1.0 §4.3.3 allows UTF-8 to begin with a BOM; it is still UTF-8. */
+	struct events ev;
+	events_init(&ev, 0, 0);
+	ck_assert_int_eq(feed(&ev, "\xef\xbb\xbf" HEADER MESSAGE, 3 + strlen(HEADER MESSAGE), 1),
+	    XML_STREAM_OK);
+	ck_assert_int_eq(ev.opens, 1);
+	ck_assert_int_eq(ev.stanzas, 1);
+	events_free(&ev);
+}
+END_TEST
+
+/* --- namespaces ------------------------------------------------------------ */
+
+START_TEST(test_parser_stanza_using_header_prefix_writes_in_bounded_size)
+{
+	/* A prefix bound on the stream header with a long URI, used by many
+	 * elements of one stanza: the URI must be written once, not once per
+	 * element (that turned 256 KiB into 640 MB). */
+	struct buf in = BUF_INIT;
+	buf_append_str(&in, "<stream:stream xmlns='jabber:client' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' xmlns:p='urn:");
+	for (int i = 0; i < 1000; i++)
+		buf_append(&in, "u", 1);
+	buf_append_str(&in, "'>");
+	size_t header = buf_used(&in);
+	buf_append_str(&in, "<message>");
+	for (int i = 0; i < 2000; i++)
+		buf_append_str(&in, "<p:x/>");
+	buf_append_str(&in, "</message>");
+	size_t stanza = buf_used(&in) - header;
+
+	struct events ev;
+	events_init(&ev, 0, 0);
+	ck_assert_int_eq(feed(&ev, buf_head(&in), buf_used(&in), 0), XML_STREAM_OK);
+	ck_assert_int_eq(ev.stanzas, 1);
+	struct buf out = BUF_INIT;
+	stanza_write(ev.last, &out, NS_CLIENT);
+	ck_assert_uint_le(buf_used(&out), stanza + 1100);
+	buf_reset(&out);
+	stanza_write(ev.last, &out, NULL);
+	ck_assert_uint_le(buf_used(&out), stanza + 1100);
+	ck_assert_uint_le(buf_used(&out), STANZA_WRITE_MAX_GROWTH * (stanza + header) +
+	    STANZA_WRITE_SLACK);
+	buf_free(&out);
+	buf_free(&in);
+	events_free(&ev);
+}
+END_TEST
+
+/* A stanza with one namespace declaration whose URI is `len` bytes. */
+static enum xml_stream_error parse_with_uri_of(size_t len, bool on_header)
+{
+	struct buf in = BUF_INIT;
+	buf_append_str(&in, "<stream:stream xmlns='jabber:client' "
+	    "xmlns:stream='http://etherx.jabber.org/streams'");
+	if (on_header)
+		buf_append_str(&in, " xmlns:p='");
+	else
+		buf_append_str(&in, "><message xmlns:p='");
+	for (size_t i = 0; i < len; i++)
+		buf_append(&in, "u", 1);
+	buf_append_str(&in, on_header ? "'><message/>" : "'/>");
+	enum xml_stream_error e = parse_input(buf_head(&in), buf_used(&in));
+	buf_free(&in);
+	return e;
+}
+
+START_TEST(test_parser_rejects_overlong_namespace_uri)
+{
+	ck_assert_int_eq(parse_with_uri_of(XML_STREAM_MAX_NAMESPACE_URI, false), XML_STREAM_OK);
+	ck_assert_int_eq(parse_with_uri_of(XML_STREAM_MAX_NAMESPACE_URI, true), XML_STREAM_OK);
+	ck_assert_int_eq(parse_with_uri_of(XML_STREAM_MAX_NAMESPACE_URI + 1, false),
+	    XML_STREAM_POLICY_VIOLATION);
+	ck_assert_int_eq(parse_with_uri_of(XML_STREAM_MAX_NAMESPACE_URI + 1, true),
+	    XML_STREAM_POLICY_VIOLATION);
+}
+END_TEST
+
+/* A message holding children in `n` namespaces of its own (plus
+ * jabber:client): <a xmlns='urn:0'/><a xmlns='urn:1'/>… */
+static enum xml_stream_error parse_with_namespaces(int n, struct events *ev)
+{
+	struct buf in = BUF_INIT;
+	buf_append_str(&in, HEADER "<message>");
+	for (int i = 0; i < n; i++)
+		buf_appendf(&in, "<a xmlns='urn:%d'/>", i);
+	buf_append_str(&in, "</message>");
+	enum xml_stream_error e = feed(ev, buf_head(&in), buf_used(&in), 0);
+	buf_free(&in);
+	return e;
+}
+
+START_TEST(test_parser_limits_distinct_namespaces_per_stanza)
+{
+	struct events ev;
+	events_init(&ev, 0, 0);
+	ck_assert_int_eq(parse_with_namespaces(XML_STREAM_MAX_NAMESPACES - 1, &ev), XML_STREAM_OK);
+	ck_assert_int_eq(ev.stanzas, 1);
+	ck_assert_str_eq(stanza_ns(ev.last, stanza_first_element(ev.last, 0)), "urn:0");
+	events_free(&ev);
+
+	events_init(&ev, 0, 0);
+	ck_assert_int_eq(parse_with_namespaces(XML_STREAM_MAX_NAMESPACES, &ev),
+	    XML_STREAM_POLICY_VIOLATION);
+	ck_assert_int_eq(ev.stanzas, 0);
+	events_free(&ev);
+}
+END_TEST
+
+START_TEST(test_parser_namespace_limit_is_per_stanza)
+{
+	/* Many stanzas, each with a few new namespaces, are fine. */
+	struct events ev;
+	struct buf in = BUF_INIT;
+	events_init(&ev, 0, 0);
+	buf_append_str(&in, HEADER);
+	for (int i = 0; i < 2 * XML_STREAM_MAX_NAMESPACES; i++)
+		buf_appendf(&in, "<iq><q xmlns='urn:%d'/></iq>", i);
+	ck_assert_int_eq(feed(&ev, buf_head(&in), buf_used(&in), 0), XML_STREAM_OK);
+	ck_assert_int_eq(ev.stanzas, 2 * XML_STREAM_MAX_NAMESPACES);
+	buf_free(&in);
+	events_free(&ev);
+}
+END_TEST
+
+/* --- memory budget --------------------------------------------------------- */
+
+/* <message> with `children` <a/> inside, in a stream limited to max_stanza. */
+static enum xml_stream_error parse_with_children(size_t max_stanza, int children,
+    const char *child)
+{
+	struct events ev;
+	struct buf in = BUF_INIT;
+	events_init(&ev, max_stanza, 0);
+	ck_assert_int_eq(feed_str(&ev, SHORT_HEADER), XML_STREAM_OK);
+	buf_append_str(&in, "<message>");
+	for (int i = 0; i < children; i++)
+		buf_append_str(&in, child);
+	buf_append_str(&in, "</message>");
+	ck_assert_uint_le(buf_used(&in), max_stanza);
+	enum xml_stream_error e = feed(&ev, buf_head(&in), buf_used(&in), 0);
+	ck_assert_int_eq(ev.stanzas, e == XML_STREAM_OK ? 1 : 0);
+	buf_free(&in);
+	events_free(&ev);
+	return e;
+}
+
+START_TEST(test_parser_limits_elements_and_attributes_per_stanza)
+{
+	/* The budget is max_stanza / XML_STREAM_BYTES_PER_ENTRY entries:
+	 * elements, text runs, attributes and namespace declarations. */
+	size_t max = 8192;
+	int budget = (int)(max / XML_STREAM_BYTES_PER_ENTRY);
+	ck_assert_int_eq(parse_with_children(max, budget - 1, "<a/>"), XML_STREAM_OK);
+	ck_assert_int_eq(parse_with_children(max, budget, "<a/>"), XML_STREAM_POLICY_VIOLATION);
+	/* Each <a b=''/> is two entries. */
+	ck_assert_int_eq(parse_with_children(max, (budget - 1) / 2, "<a b=''/>"), XML_STREAM_OK);
+	ck_assert_int_eq(parse_with_children(max, budget / 2, "<a b=''/>"),
+	    XML_STREAM_POLICY_VIOLATION);
+	/* Text runs between elements count too. */
+	ck_assert_int_eq(parse_with_children(max, (budget - 1) / 2, "<a/>x"), XML_STREAM_OK);
+	ck_assert_int_eq(parse_with_children(max, budget / 2 + 1, "<a/>x"),
+	    XML_STREAM_POLICY_VIOLATION);
+}
+END_TEST
+
+START_TEST(test_parser_tree_memory_is_bounded_by_stanza_limit)
+{
+	/* The densest input there is, <a/> over and over, up to the default
+	 * limit: refused before the tree grows past a few times the input. */
+	struct events ev;
+	struct buf in = BUF_INIT;
+	events_init(&ev, 0, 0);
+	ck_assert_int_eq(feed_str(&ev, SHORT_HEADER), XML_STREAM_OK);
+	buf_append_str(&in, "<message>");
+	while (buf_used(&in) < XML_STREAM_DEFAULT_MAX_STANZA - 20)
+		buf_append_str(&in, "<a/>");
+	buf_append_str(&in, "</message>");
+	ck_assert_int_eq(feed(&ev, buf_head(&in), buf_used(&in), 0), XML_STREAM_POLICY_VIOLATION);
+	buf_free(&in);
+	events_free(&ev);
+
+	/* Just under the budget: what the tree costs, measured. */
+	events_init(&ev, 0, 0);
+	ck_assert_int_eq(feed_str(&ev, SHORT_HEADER), XML_STREAM_OK);
+	buf_init(&in);
+	buf_append_str(&in, "<message>");
+	for (size_t i = 1; i < XML_STREAM_DEFAULT_MAX_STANZA / XML_STREAM_BYTES_PER_ENTRY; i++)
+		buf_append_str(&in, "<a/>");
+	buf_append_str(&in, "</message>");
+	ck_assert_int_eq(feed(&ev, buf_head(&in), buf_used(&in), 0), XML_STREAM_OK);
+	ck_assert_int_eq(ev.stanzas, 1);
+	/* 32 bytes per entry at most 1/8 of the limit, plus the names: under 5
+	 * times the stanza limit (it was 12.5 times, and unbounded). */
+	ck_assert_uint_le(ev.tree_allocated, 5 * XML_STREAM_DEFAULT_MAX_STANZA);
+	buf_free(&in);
+	events_free(&ev);
+}
+END_TEST
+
+/* --- the tag limit ---------------------------------------------------------- */
+
+/* <message id='xxx…'/> with an id of `len` bytes, fed in `chunk` pieces. */
+static enum xml_stream_error parse_long_attribute(size_t len, size_t chunk, char *err)
+{
+	struct events ev;
+	events_init(&ev, 0, 0);
+	ck_assert_int_eq(feed_str(&ev, HEADER), XML_STREAM_OK);
+	struct buf in = BUF_INIT;
+	buf_append_str(&in, "<message id='");
+	for (size_t i = 0; i < len; i++)
+		buf_append(&in, "x", 1);
+	buf_append_str(&in, "'/>");
+	enum xml_stream_error e = XML_STREAM_OK;
+	for (size_t off = 0; off < buf_used(&in) && e == XML_STREAM_OK; off += chunk) {
+		size_t n = buf_used(&in) - off < chunk ? buf_used(&in) - off : chunk;
+		if (xml_stream_feed(ev.xs, buf_head(&in) + off, n, err, ERRLEN) < 0)
+			e = xml_stream_error(ev.xs);
+	}
+	if (e == XML_STREAM_OK) {
+		ck_assert_int_eq(ev.stanzas, 1);
+		ck_assert_uint_eq(strlen(stanza_id(ev.last)), len);
+	}
+	buf_free(&in);
+	events_free(&ev);
+	return e;
+}
+
+START_TEST(test_parser_accepts_30k_attribute)
+{
+	char err[ERRLEN];
+	ck_assert_msg(parse_long_attribute(30000, 1 << 20, err) == XML_STREAM_OK, "%s", err);
+	ck_assert_msg(parse_long_attribute(30000, 1400, err) == XML_STREAM_OK, "%s", err);
+	ck_assert_msg(parse_long_attribute(XML_STREAM_MAX_TAG - 100, 4096, err) == XML_STREAM_OK,
+	    "%s", err);
+}
+END_TEST
+
+START_TEST(test_parser_rejects_tag_longer_than_max_tag)
+{
+	char err[ERRLEN], expect[64];
+	ck_assert_int_eq(parse_long_attribute(XML_STREAM_MAX_TAG, 1 << 20, err),
+	    XML_STREAM_POLICY_VIOLATION);
+	snprintf(expect, sizeof(expect), "longer than %d bytes", XML_STREAM_MAX_TAG);
+	ck_assert_msg(strstr(err, expect) != NULL, "%s", err);
+	ck_assert_int_eq(parse_long_attribute(XML_STREAM_MAX_TAG, 1000, err),
+	    XML_STREAM_POLICY_VIOLATION);
+	ck_assert_msg(strstr(err, expect) != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_parser_rejects_long_tag_dribbled_in_tiny_pieces)
+{
+	/* Each piece makes expat re-read the whole unfinished tag; that work
+	 * is capped per tag. A short tag may still come a byte at a time. */
+	char err[ERRLEN];
+	ck_assert_msg(parse_long_attribute(2000, 1, err) == XML_STREAM_OK, "%s", err);
+	ck_assert_int_eq(parse_long_attribute(20000, 1, err), XML_STREAM_POLICY_VIOLATION);
+	ck_assert_msg(strstr(err, "small pieces") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_parse_stanza_reads_back_what_escaping_grew)
+{
+	/* The worst case of stanza_write_max_size(): an attribute of quotes
+	 * nearly as long as a tag may be, text of quotes up to 200 KB. Written
+	 * standalone it is six times larger, its start tag far past
+	 * XML_STREAM_MAX_TAG; a receiver that allows stanza_write_max_size()
+	 * bytes reads it back. */
+	struct buf in = BUF_INIT;
+	buf_append_str(&in, SHORT_HEADER);
+	size_t header = buf_used(&in);
+	buf_append_str(&in, "<message id='");
+	for (int i = 0; i < 60000; i++)
+		buf_append(&in, "\"", 1);
+	buf_append_str(&in, "'><body>");
+	while (buf_used(&in) - header < 200000)
+		buf_append(&in, "'", 1);
+	buf_append_str(&in, "</body></message>");
+	size_t stanza = buf_used(&in) - header;
+	struct events ev;
+	events_init(&ev, 0, 0);
+	ck_assert_int_eq(feed(&ev, buf_head(&in), buf_used(&in), 0), XML_STREAM_OK);
+	ck_assert_int_eq(ev.stanzas, 1);
+
+	struct buf out = BUF_INIT;
+	stanza_write(ev.last, &out, NULL);
+	ck_assert_uint_gt(buf_used(&out), 5 * stanza);
+	ck_assert_uint_le(buf_used(&out), stanza_write_max_size(stanza, header));
+	char err[ERRLEN];
+	struct xml_stream *xs = xml_stream_new(NULL, NULL, stanza_write_max_size(stanza, header),
+	    0, err, sizeof(err));
+	struct stanza *back = stanza_new_empty();
+	ck_assert_msg(xml_stream_parse_stanza(xs, buf_head(&out), buf_used(&out), back, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert(stanza_equal(ev.last, back));
+	stanza_free(&back);
+	xml_stream_free(&xs);
+	buf_free(&out);
+	buf_free(&in);
+	events_free(&ev);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("xml_stream");
@@ -845,6 +1218,25 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_parser_rejects_endless_start_tag);
 	tcase_add_test(tc, test_parser_rejects_oversize_stream_header);
 	tcase_add_test(tc, test_parser_rejects_too_deep_stanza);
+	tcase_add_test(tc, test_parser_limits_elements_and_attributes_per_stanza);
+	tcase_add_test(tc, test_parser_tree_memory_is_bounded_by_stanza_limit);
+	tcase_add_test(tc, test_parser_accepts_30k_attribute);
+	tcase_add_test(tc, test_parser_rejects_tag_longer_than_max_tag);
+	tcase_add_test(tc, test_parser_rejects_long_tag_dribbled_in_tiny_pieces);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("namespaces");
+	tcase_add_test(tc, test_parser_stanza_using_header_prefix_writes_in_bounded_size);
+	tcase_add_test(tc, test_parser_rejects_overlong_namespace_uri);
+	tcase_add_test(tc, test_parser_limits_distinct_namespaces_per_stanza);
+	tcase_add_test(tc, test_parser_namespace_limit_is_per_stanza);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("encoding");
+	tcase_add_test(tc, test_parser_rejects_utf16_stream);
+	tcase_add_test(tc, test_parser_rejects_utf16_stream_after_reset);
+	tcase_add_test(tc, test_parse_stanza_rejects_utf16);
+	tcase_add_test(tc, test_parser_accepts_utf8_byte_order_mark);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("stream element");
@@ -865,6 +1257,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_parser_take_stanza_gives_ownership);
 	tcase_add_test(tc, test_parser_taken_stanza_outlives_the_parser);
 	tcase_add_test(tc, test_parse_stanza_reads_standalone_element);
+	tcase_add_test(tc, test_parse_stanza_reads_back_what_escaping_grew);
 	suite_add_tcase(s, tc);
 	return s;
 }
