@@ -1,0 +1,266 @@
+/*
+ * config.c — what the router takes from parley.conf, checked once at
+ * start: limits, the shared secret (reduced to its digest), the uids
+ * allowed on the Unix socket, the shared names and the XEP-0114
+ * components. It reads the secret file and the user database, so it runs
+ * before the sandbox; it must not open sockets.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "router.h"
+
+/* The secret's digest is what the router keeps: comparing digests takes the
+ * same time whatever the length of the secret a peer tries. */
+static int set_secret(struct router *r, const void *secret, size_t len)
+{
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(secret, len, r->secret_digest, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != sizeof(r->secret_digest))
+		return -1;
+	return 0;
+}
+
+static int read_secret_file(struct router *r, const struct conf *c, struct conf_errors *errs)
+{
+	const char *path = conf_str(c, "router.secret_file");
+	char buf[1100];
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		conf_error(errs, c, "router.secret_file", "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			conf_error(errs, c, "router.secret_file", "cannot read %s: %s", path,
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (n == 0 || (len += (size_t)n) == sizeof(buf))
+			break;
+	}
+	close(fd);
+	/* One line: a trailing newline is the editor's, not the secret's. */
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	int rc = 0;
+	if (len >= 1024) {
+		conf_error(errs, c, "router.secret_file", "%s: the secret is longer than 1023 bytes",
+		    path);
+		rc = -1;
+	} else if (len < 16) {
+		conf_error(errs, c, "router.secret_file", "%s: the secret is too short (%zu "
+		    "characters): use at least 16 random characters", path, len);
+		rc = -1;
+	} else if (set_secret(r, buf, len) < 0) {
+		conf_error(errs, c, "router.secret_file", "cannot hash the secret");
+		rc = -1;
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rc;
+}
+
+static int secret(struct router *r, const struct conf *c, struct conf_errors *errs)
+{
+	const char *s = conf_str(c, "router.secret");
+
+	if (s != NULL) {
+		if (set_secret(r, s, strlen(s)) < 0) {
+			conf_error(errs, c, "router.secret", "cannot hash the secret");
+			return -1;
+		}
+		return 0;
+	}
+	if (conf_str(c, "router.secret_file") != NULL)
+		return read_secret_file(r, c, errs);
+	conf_error(errs, c, "router", "set router.secret or router.secret_file: "
+	    "every peer proves itself to the router with it");
+	return -1;
+}
+
+static void add_uid(struct router *r, uid_t uid)
+{
+	for (size_t i = 0; i < r->nallowed_uids; i++)
+		if (r->allowed_uids[i] == uid)
+			return;
+	r->allowed_uids = xreallocarray(r->allowed_uids, r->nallowed_uids + 1,
+	    sizeof(*r->allowed_uids));
+	r->allowed_uids[r->nallowed_uids++] = uid;
+}
+
+/* A user name or a numeric uid. */
+static int resolve_user(const char *name, uid_t *uid)
+{
+	char *end;
+
+	if (*name != '\0' && strspn(name, "0123456789") == strlen(name)) {
+		errno = 0;
+		unsigned long v = strtoul(name, &end, 10);
+		if (errno != 0 || *end != '\0' || v > (unsigned long)(uid_t)-2)
+			return -1;
+		*uid = (uid_t)v;
+		return 0;
+	}
+	struct passwd *pw = getpwnam(name);
+	if (pw == NULL)
+		return -1;
+	*uid = pw->pw_uid;
+	return 0;
+}
+
+static int allowed_users(struct router *r, const struct conf *c, struct conf_errors *errs)
+{
+	int rc = 0;
+	uid_t uid;
+
+	if (!conf_is_set(c, "router.allowed_users")) {
+		const char *user = conf_str(c, "user");
+		if (resolve_user(user, &uid) < 0) {
+			conf_error(errs, c, "user", "no such user: %s", user);
+			return -1;
+		}
+		add_uid(r, uid);
+		add_uid(r, 0);
+		return 0;
+	}
+	for (size_t i = 0; i < conf_strlist_count(c, "router.allowed_users"); i++) {
+		const char *name = conf_strlist_get(c, "router.allowed_users", i);
+		if (resolve_user(name, &uid) < 0) {
+			conf_error(errs, c, "router.allowed_users", "no such user: %s", name);
+			rc = -1;
+			continue;
+		}
+		add_uid(r, uid);
+	}
+	return rc;
+}
+
+static void shared_names(struct router *r, const struct conf *c)
+{
+	static const char *const defaults[] = { "auth" };
+
+	if (!conf_is_set(c, "router.shared_names")) {
+		r->shared_names = xcalloc(1, sizeof(*r->shared_names));
+		r->shared_names[0] = defaults[0];
+		r->nshared_names = 1;
+		return;
+	}
+	r->nshared_names = conf_strlist_count(c, "router.shared_names");
+	r->shared_names = xcalloc(r->nshared_names ? r->nshared_names : 1,
+	    sizeof(*r->shared_names));
+	for (size_t i = 0; i < r->nshared_names; i++)
+		r->shared_names[i] = conf_strlist_get(c, "router.shared_names", i);
+}
+
+static int components(struct router *r, const struct conf *c, struct conf_errors *errs)
+{
+	size_t n = conf_list_count(c, "router.components");
+	int rc = 0;
+
+	r->components = xcalloc(n ? n : 1, sizeof(*r->components));
+	for (size_t i = 0; i < n; i++) {
+		const struct conf *e = conf_list_elem(c, "router.components", i);
+		const char *domain = conf_str(e, "domain");
+		for (size_t j = 0; j < r->ncomponents; j++) {
+			if (strcasecmp(r->components[j].domain, domain) == 0) {
+				conf_error(errs, e, "domain", "component %s is listed twice", domain);
+				rc = -1;
+			}
+		}
+		r->components[r->ncomponents].domain = domain;
+		r->components[r->ncomponents].secret = conf_str(e, "secret");
+		r->ncomponents++;
+	}
+	return rc;
+}
+
+int router_configure(struct router *r, const struct conf *c, struct conf_errors *errs)
+{
+	int rc = 0;
+
+	r->conf = c;
+	r->max_frame = (size_t)conf_size(c, "router.max_frame");
+	r->max_queue = (size_t)conf_size(c, "router.max_queue");
+	r->max_peers = (size_t)conf_int(c, "router.max_peers");
+	r->hello_timeout_ms = (uint64_t)conf_duration_ms(c, "router.hello_timeout");
+	r->ping_interval_ms = (uint64_t)conf_duration_ms(c, "router.ping_interval");
+	r->socket_path = conf_str(c, "router.socket");
+
+	/* A queue must hold at least one whole frame, or a peer that reads
+	 * perfectly well would be cut off by the first large stanza. */
+	if (r->max_queue < r->max_frame) {
+		conf_error(errs, c, "router.max_queue", "must be at least router.max_frame (%zu bytes)",
+		    r->max_frame);
+		rc = -1;
+	}
+	if (secret(r, c, errs) < 0)
+		rc = -1;
+	if (allowed_users(r, c, errs) < 0)
+		rc = -1;
+	shared_names(r, c);
+	if (components(r, c, errs) < 0)
+		rc = -1;
+	if (conf_str(c, "router.tcp.address") != NULL && conf_str(c, "tls.certificate") == NULL) {
+		conf_error(errs, c, "router.tcp.address", "the TCP listener needs TLS: "
+		    "set tls.certificate");
+		rc = -1;
+	}
+	return rc;
+}
+
+void router_unconfigure(struct router *r)
+{
+	OPENSSL_cleanse(r->secret_digest, sizeof(r->secret_digest));
+	free(r->allowed_uids);
+	r->allowed_uids = NULL;
+	r->nallowed_uids = 0;
+	free(r->shared_names);
+	r->shared_names = NULL;
+	r->nshared_names = 0;
+	free(r->components);
+	r->components = NULL;
+	r->ncomponents = 0;
+}
+
+bool router_uid_allowed(const struct router *r, uid_t uid)
+{
+	for (size_t i = 0; i < r->nallowed_uids; i++)
+		if (r->allowed_uids[i] == uid)
+			return true;
+	return false;
+}
+
+bool router_secret_ok(const struct router *r, const void *secret, size_t len)
+{
+	unsigned char digest[32];
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(secret, len, digest, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != sizeof(digest))
+		return false;
+	return CRYPTO_memcmp(digest, r->secret_digest, sizeof(digest)) == 0;
+}
+
+const struct component_conf *router_component_conf(const struct router *r, const char *domain)
+{
+	for (size_t i = 0; i < r->ncomponents; i++)
+		if (strcasecmp(r->components[i].domain, domain) == 0)
+			return &r->components[i];
+	return NULL;
+}
