@@ -143,7 +143,7 @@ struct router {
 	 * for components, and building frames from theirs. */
 	struct xml_stream *frame_xml;
 	struct stanza *frame_stanza, *component_stanza;
-	struct buf stanza_bytes, scratch;
+	struct buf stanza_bytes, scratch, qname;
 };
 
 /* --- config.c ------------------------------------------------------------- */

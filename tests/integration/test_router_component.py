@@ -64,7 +64,7 @@ t.ok(got is not None and got.get(F.FROM) == DOMAIN and got.get(F.TO) == "example
      "the component's stanza arrives as a ROUTE frame: from its domain, to the domain of "
      "the stanza's `to`, keyed by the bare `to`", repr(got))
 t.ok("hello from the component" in stanza and "from=\"bot@muc.example.test\"" in stanza
-     and stanza.startswith("<message xmlns=\"jabber:component:accept\""),
+     and stanza.startswith("<message xmlns=\"jabber:client\""),
      "carrying the stanza, standing alone with its namespace", stanza)
 
 msg = ("<message xmlns='jabber:client' from='juliet@example.test/balcony' "
