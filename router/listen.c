@@ -215,7 +215,8 @@ void router_unlisten(struct router *r)
 	/* Only a socket this router made: never one a live router owns. */
 	if (r->socket_bound) {
 		if (unlink(r->socket_path) < 0 && errno != ENOENT)
-			log_warn("cannot remove the socket %s: %s", r->socket_path, strerror(errno));
+			log_info("cannot remove the socket %s: %s (the next router removes it at "
+			    "start)", r->socket_path, strerror(errno));
 		r->socket_bound = false;
 	}
 	tls_context_free(&r->tls);

@@ -20,11 +20,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -153,6 +157,23 @@ static struct loop *open_loop(struct supervisor *sv)
 	return loop;
 }
 
+/* chown run_dir to user:group, mode 0750: the processes' own directory. */
+static int give_run_dir(const struct conf *conf, const char *run_dir, char *err, size_t errlen)
+{
+	const char *user = conf_str(conf, "user"), *group = conf_str(conf, "group");
+	struct passwd *pw = getpwnam(user);
+	struct group *gr = getgrnam(group);
+
+	if (pw == NULL)
+		return errf(err, errlen, "no such user %s", user);
+	if (gr == NULL)
+		return errf(err, errlen, "no such group %s", group);
+	if (chown(run_dir, pw->pw_uid, gr->gr_gid) < 0 || chmod(run_dir, 0750) < 0)
+		return errf(err, errlen, "cannot give %s to %s:%s: %s", run_dir, user, group,
+		    strerror(errno));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_opts opts;
@@ -181,9 +202,15 @@ int main(int argc, char **argv)
 		log_warn("not running as root: the processes cannot bind privileged ports "
 		    "or switch to their configured user");
 
-	/* run_dir holds the router's socket, the pid file and the state file. */
+	/* run_dir holds the router's socket, the pid file and the state file.
+	 * One we create belongs to the processes' user, so that the router,
+	 * unprivileged by then, can remove its socket when it stops; a run_dir
+	 * the operator made is left as it is. */
 	const char *run_dir = conf_str(conf, "run_dir");
+	bool run_dir_existed = access(run_dir, F_OK) == 0;
 	if (mkdir_parents(run_dir, 0755, err, sizeof(err)) < 0)
+		startup_fatal("run_dir: %s", err);
+	if (!run_dir_existed && geteuid() == 0 && give_run_dir(conf, run_dir, err, sizeof(err)) < 0)
 		startup_fatal("run_dir: %s", err);
 	const char *pid_file = conf_str(conf, "parleyd.pid_file");
 	check_not_running(pid_file);
