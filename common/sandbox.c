@@ -533,6 +533,19 @@ static int check_word(const char *word, size_t len, void *arg)
 {
 	struct word_check *c = arg;
 	c->count++;
+	if (word[0] == '+') {
+		/* One system call by name, beyond the groups ("+unlink"). */
+		char name[64];
+		if (len < 2 || len - 1 >= sizeof(name))
+			return errf(c->err, c->errlen, "bad system call word \"%.*s\"",
+			    (int)(len > 64 ? 64 : len), word);
+		memcpy(name, word + 1, len - 1);
+		name[len - 1] = '\0';
+		if (seccomp_syscall_resolve_name(name) == __NR_SCMP_ERROR)
+			return errf(c->err, c->errlen, "unknown system call \"%s\" in the seccomp policy",
+			    name);
+		return 0;
+	}
 	if (!seccomp_policy_is_group(word, len))
 		return errf(c->err, c->errlen, "unknown seccomp policy group \"%.*s\" (known: %s)",
 		    (int)(len > 64 ? 64 : len), word, seccomp_policy_group_names());
@@ -565,6 +578,12 @@ static int add_word(const char *word, size_t len, void *arg)
 	struct word_add *a = arg;
 	char group[32];
 
+	if (word[0] == '+') {
+		char name[64];
+		memcpy(name, word + 1, len - 1); /* check_word bounded len */
+		name[len - 1] = '\0';
+		return sandbox_filter_allow_syscall(a->filter, name, a->err, a->errlen);
+	}
 	if (seccomp_policy_add_group(a->filter->ctx, word, len, a->err, a->errlen) < 0)
 		return -1;
 	if (len >= sizeof(group))

@@ -108,7 +108,8 @@ struct sandbox_spec {
 	/* Skip Landlock entirely (parleyd: what it executes needs its own). */
 	bool fs_unrestricted;
 
-	/* The seccomp policy, e.g. "stdio unix". Required. */
+	/* The seccomp policy, e.g. "stdio unix": group words, and single
+	 * system calls as "+name" ("stdio unix +unlink"). Required. */
 	const char *syscalls;
 	enum sandbox_violation on_violation;
 };

@@ -532,6 +532,37 @@ START_TEST(test_a_single_syscall_can_be_added_by_name)
 }
 END_TEST
 
+/* The same, written in the policy string: "+name" is one system call. */
+static int extra_syscall_in_policy(void *arg)
+{
+	char err[ERRLEN];
+	pid_t parent = *(pid_t *)arg;
+
+	CHILD_CHECK(sandbox_no_new_privs(err, sizeof(err)) == 0);
+	CHILD_CHECK(sandbox_seccomp("stdio +getppid", err, sizeof(err)) == 0);
+	CHILD_CHECK(getppid() == parent);
+	dprintf(2, "getppid works\n");
+	socket(AF_UNIX, SOCK_STREAM, 0);
+	return 99;
+}
+
+START_TEST(test_a_policy_word_with_a_plus_allows_one_syscall)
+{
+	struct fate f;
+	pid_t self = getpid();
+	char err[ERRLEN] = "";
+	struct sandbox_filter *filter = sandbox_filter_new(SANDBOX_REPORT, err, sizeof(err));
+
+	run_child(extra_syscall_in_policy, &self, &f);
+	ck_assert_msg(strstr(f.output, "getppid works\n") != NULL, "stderr:\n%s", f.output);
+	expect_violation(&f, "socket");
+	ck_assert_int_eq(sandbox_filter_allow(filter, "stdio +frobnicate", err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "\"frobnicate\"") != NULL, "%s", err);
+	ck_assert_int_eq(sandbox_filter_allow(filter, "stdio +", err, sizeof(err)), -1);
+	sandbox_filter_free(&filter);
+}
+END_TEST
+
 START_TEST(test_unknown_policy_words_are_rejected_by_name)
 {
 	char err[ERRLEN] = "";
@@ -1124,6 +1155,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_abort_under_stdio_still_dies_of_sigabrt);
 	tcase_add_test(tc, test_a_single_syscall_can_be_added_by_name);
 	tcase_add_test(tc, test_unknown_policy_words_are_rejected_by_name);
+	tcase_add_test(tc, test_a_policy_word_with_a_plus_allows_one_syscall);
 	tcase_add_test(tc, test_prctl_group_allows_reads_but_not_set_dumpable);
 	tcase_add_test(tc, test_proc_allows_fork_and_wait_and_children_stay_filtered);
 	tcase_add_test(tc, test_exec_does_not_escape_the_filter);
