@@ -215,7 +215,6 @@ static void heap_remove(struct loop *loop, struct timer *t)
 struct timer *loop_timer_add(struct loop *loop, uint64_t ms, loop_timer_cb cb, void *arg)
 {
 	struct timer *t = xmalloc(sizeof(*t));
-	loop->now = monotonic_ms();
 	t->deadline = loop->now + ms;
 	t->seq = loop->timer_seq++;
 	t->cb = cb;
@@ -364,6 +363,7 @@ int loop_run_once(struct loop *loop, int max_wait_ms)
 int loop_run(struct loop *loop)
 {
 	loop->running = true;
+	loop->now = monotonic_ms();
 	while (loop->running)
 		if (loop_run_once(loop, -1) < 0)
 			return -1;

@@ -37,11 +37,14 @@ int loop_add_fd(struct loop *loop, int fd, loop_io_cb cb, void *arg, char *err, 
  * fd in the current iteration are not delivered. */
 void loop_del_fd(struct loop *loop, int fd);
 
-/* One-shot timer firing `ms` milliseconds from now (0: at the next turn of
- * the loop, after pending I/O). Timers with the same deadline fire in the
- * order they were added. The returned handle is valid until the timer fires
- * or is cancelled; the loop frees it when it fires, so a callback must forget
- * its stored handle first thing (cancelling a fired timer is a use-after-free). */
+/* One-shot timer firing `ms` milliseconds after loop_now_ms() (0: at the
+ * next turn of the loop, after pending I/O). The base is the time cached at
+ * the start of this turn, so timers added in one turn keep their relative
+ * order whatever time the callbacks took. Timers with the same deadline
+ * fire in the order they were added. The returned handle is valid until the
+ * timer fires or is cancelled; the loop frees it when it fires, so a
+ * callback must forget its stored handle first thing (cancelling a fired
+ * timer is a use-after-free). */
 struct timer *loop_timer_add(struct loop *loop, uint64_t ms, loop_timer_cb cb, void *arg);
 /* Cancel a pending timer and NULL the handle; NULL is allowed. */
 void loop_timer_cancel(struct loop *loop, struct timer **timer);

@@ -68,6 +68,8 @@ int router_sandbox(struct router *r, char *err, size_t errlen)
 
 	parent_dir(r->socket_path, socket_dir, sizeof(socket_dir));
 	paths[npaths++] = (struct landlock_path){ socket_dir, FS_SOCKETS };
+	if (r->tcp_fd >= 0 || r->component_fd >= 0)
+		strcat(policy, " inet");
 	if (log_file) {
 		parent_dir(r->log_target, log_dir, sizeof(log_dir));
 		paths[npaths++] = (struct landlock_path){ log_dir, FS_READ_WRITE };
@@ -75,8 +77,6 @@ int router_sandbox(struct router *r, char *err, size_t errlen)
 	} else {
 		strcat(policy, " +unlink");
 	}
-	if (r->tcp_fd >= 0 || r->component_fd >= 0)
-		strcat(policy, " inet");
 	warm_up(r);
 
 	/* A violation is reported in the router's own log. */
