@@ -56,6 +56,11 @@ void forward_frame(struct peer *src, const struct frame *f, const void *bytes, s
 	const char *to = frame_get_str(f, FRAME_TAG_TO, NULL);
 	size_t keylen = 0;
 	const char *key = frame_get_str(f, FRAME_TAG_ROUTE_KEY, &keylen);
+	/* Without a route key, the session id keeps one exchange (a SASL
+	 * negotiation, a session's control frames) on one binder of a shared
+	 * name. */
+	if (key == NULL)
+		key = frame_get_str(f, FRAME_TAG_SESSION_ID, &keylen);
 
 	if (!route_is_bound_by(r->routes, from, src)) {
 		peer_send_error(src, FRAME_ERR_NOT_ALLOWED, f, false,
