@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "router.h"
+#include "router_secret.h"
 
 /* The secret's digest is what the router keeps: comparing digests takes the
  * same time whatever the length of the secret a peer tries. */
@@ -31,67 +32,21 @@ static int set_secret(struct router *r, const void *secret, size_t len)
 	return 0;
 }
 
-static int read_secret_file(struct router *r, const struct conf *c, struct conf_errors *errs)
+static int secret(struct router *r, const struct conf *c, struct conf_errors *errs)
 {
-	const char *path = conf_str(c, "router.secret_file");
-	char buf[1100];
+	char buf[ROUTER_SECRET_MAX + 1], err[ERRLEN];
 	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-	if (fd < 0) {
-		conf_error(errs, c, "router.secret_file", "cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			conf_error(errs, c, "router.secret_file", "cannot read %s: %s", path,
-			    strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (n == 0 || (len += (size_t)n) == sizeof(buf))
-			break;
-	}
-	close(fd);
-	/* One line: a trailing newline is the editor's, not the secret's. */
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
 	int rc = 0;
-	if (len >= 1024) {
-		conf_error(errs, c, "router.secret_file", "%s: the secret is longer than 1023 bytes",
-		    path);
-		rc = -1;
-	} else if (len < 16) {
-		conf_error(errs, c, "router.secret_file", "%s: the secret is too short (%zu "
-		    "characters): use at least 16 random characters", path, len);
+
+	if (router_secret_get(c, buf, &len, err, sizeof(err)) < 0) {
+		conf_error(errs, c, router_secret_setting(c), "%s", err);
 		rc = -1;
 	} else if (set_secret(r, buf, len) < 0) {
-		conf_error(errs, c, "router.secret_file", "cannot hash the secret");
+		conf_error(errs, c, router_secret_setting(c), "cannot hash the secret");
 		rc = -1;
 	}
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return rc;
-}
-
-static int secret(struct router *r, const struct conf *c, struct conf_errors *errs)
-{
-	const char *s = conf_str(c, "router.secret");
-
-	if (s != NULL) {
-		if (set_secret(r, s, strlen(s)) < 0) {
-			conf_error(errs, c, "router.secret", "cannot hash the secret");
-			return -1;
-		}
-		return 0;
-	}
-	if (conf_str(c, "router.secret_file") != NULL)
-		return read_secret_file(r, c, errs);
-	conf_error(errs, c, "router", "set router.secret or router.secret_file: "
-	    "every peer proves itself to the router with it");
-	return -1;
 }
 
 static void add_uid(struct router *r, uid_t uid)

@@ -144,7 +144,7 @@ static void check_domains(const struct conf *c, struct conf_errors *errs)
 
 static void check_secret(const struct conf *c, struct conf_errors *errs, struct conf_errors *warns)
 {
-	char secret[CTL_SECRET_MAX + 1], err[ERRLEN];
+	char secret[ROUTER_SECRET_MAX + 1], err[ERRLEN];
 	size_t len;
 	struct stat st;
 	const char *file = conf_str(c, "router.secret_file");
@@ -156,7 +156,7 @@ static void check_secret(const struct conf *c, struct conf_errors *errs, struct 
 		    "router.secret_file (or router.secret)");
 		return;
 	}
-	if (ctl_read_secret_file(file, secret, &len, &st, err, sizeof(err)) < 0) {
+	if (router_secret_read_file(file, secret, &len, &st, err, sizeof(err)) < 0) {
 		conf_error(errs, c, "router.secret_file", "%s", err);
 		return;
 	}
@@ -237,9 +237,9 @@ static void check_component_ports(const struct conf *c, struct conf_errors *errs
 	size_t n = conf_list_count(c, "router.components");
 	for (size_t i = 0; i < n; i++) {
 		const struct conf *e = conf_list_elem(c, "router.components", i);
-		if (strlen(conf_str(e, "secret")) < CTL_SECRET_MIN)
+		if (strlen(conf_str(e, "secret")) < ROUTER_SECRET_MIN)
 			conf_error(warns, e, "secret", "warning: shorter than %d characters: anyone "
-			    "who can reach the component port may guess it", CTL_SECRET_MIN);
+			    "who can reach the component port may guess it", ROUTER_SECRET_MIN);
 	}
 	if (n > 0 && port == 0)
 		conf_error(warns, c, "router.component_port", "warning: 0 turns the component "

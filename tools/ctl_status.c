@@ -379,14 +379,14 @@ static int connect_router(struct router_query *q, const char *path, char *err, s
 static int query_router(const struct conf *c, struct router_query *q, int timeout_s,
     char *err, size_t errlen)
 {
-	char secret[CTL_SECRET_MAX + 1], name[48];
+	char secret[ROUTER_SECRET_MAX + 1], name[48];
 	size_t secret_len, pending = 0;
 	struct frame f;
 
 	clock_gettime(CLOCK_MONOTONIC, &q->deadline);
 	q->deadline.tv_sec += timeout_s;
 	q->max_frame = conf_size(c, "router.max_frame");
-	if (ctl_router_secret(c, secret, &secret_len, err, errlen) < 0)
+	if (router_secret_get(c, secret, &secret_len, err, errlen) < 0)
 		return -1;
 	q->stage = QUERY_CONNECT;
 	if (connect_router(q, conf_str(c, "router.socket"), err, errlen) < 0) {

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "conf.h"
+#include "router_secret.h"
 
 /* Exit statuses of every verb. */
 enum {
@@ -66,21 +67,6 @@ void ctl_warnx(const struct ctl *ctl, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 /* Load the configuration; on errors print them all on stderr and return NULL. */
 struct conf *ctl_load_config(const struct ctl *ctl);
-
-/* The longest shared secret, as the router reads it (the HELLO frame's
- * `secret` tag would carry 1024 bytes). */
-#define CTL_SECRET_MAX 1023
-/* The shortest the router accepts (as the schema's check on router.secret). */
-#define CTL_SECRET_MIN 16
-
-/* Read a secret file as the router does: its bytes without the final line
- * ends (an editor's newline is not part of the secret). `out` holds CTL_SECRET_MAX + 1
- * bytes; *st gets the file's status (for its mode). */
-int ctl_read_secret_file(const char *path, char *out, size_t *len, struct stat *st,
-    char *err, size_t errlen);
-/* The router secret the configuration names: router.secret, or the
- * contents of router.secret_file. */
-int ctl_router_secret(const struct conf *c, char *out, size_t *len, char *err, size_t errlen);
 
 /* Users and groups by name (or, for users, a numeric uid). */
 int ctl_lookup_user(const char *name, uid_t *uid, gid_t *gid, char *err, size_t errlen);
