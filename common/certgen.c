@@ -24,6 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "certgen.h"
+#include "file_replace.h"
 #include "jid.h"
 
 /* Clock skew we tolerate in peers: notBefore is this far in the past. */
@@ -229,55 +230,28 @@ fail:
 
 /* --- files ------------------------------------------------------------------- */
 
-/* Write `cert` and/or `key` (either may be NULL) as PEM to `path`, through a
- * temporary file in the same directory that gets `mode` before anything is
- * written to it, then renamed over `path`. */
+/* Write `cert` and/or `key` (either may be NULL) as PEM to `path`, which
+ * has `mode` before a byte of the key is in it (file_replace). */
 static int write_pem(const char *path, mode_t mode, X509 *cert, EVP_PKEY *key, char *err,
     size_t errlen)
 {
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
-		return errf(err, errlen, "%s: path too long", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0)
-		return errf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-	if (fchmod(fd, mode) < 0) {
-		errf(err, errlen, "chmod %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	BIO *bio = BIO_new_fd(fd, BIO_NOCLOSE);
-	if (bio == NULL) {
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *pem;
+	int rc = -1;
+
+	if (bio == NULL)
+		return ssl_errf(err, errlen, path);
+	if ((cert != NULL && PEM_write_bio_X509(bio, cert) != 1) ||
+	    (key != NULL && PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1)) {
 		ssl_errf(err, errlen, path);
-		goto fail;
+		goto out;
 	}
-	int ok = (cert == NULL || PEM_write_bio_X509(bio, cert) == 1) &&
-	    (key == NULL || PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1) &&
-	    BIO_flush(bio) == 1;
+	long len = BIO_get_mem_data(bio, &pem);
+	rc = file_replace(path, pem, (size_t)len, mode, err, errlen);
+	OPENSSL_cleanse(pem, (size_t)len);
+out:
 	BIO_free(bio);
-	if (!ok) {
-		ssl_errf(err, errlen, path);
-		goto fail;
-	}
-	if (fsync(fd) < 0) {
-		errf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		errf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		errf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-		goto fail;
-	}
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return -1;
+	return rc;
 }
 
 int certgen_write(const struct certgen_request *req, const char *cert_file,

@@ -523,7 +523,7 @@ static int write_secret(const struct ctl *ctl, const struct init_plan *p)
 	}
 	/* No final newline: the file is the secret, byte for byte, whoever
 	 * reads it and however it treats white space. */
-	int rc = ctl_write_file(p->secret, secret, strlen(secret), 0640, err, sizeof(err));
+	int rc = file_replace(p->secret, secret, strlen(secret), 0640, err, sizeof(err));
 	explicit_bzero(secret, sizeof(secret));
 	if (rc < 0) {
 		ctl_warnx(ctl, "init: %s", err);
@@ -689,7 +689,7 @@ static int write_config(const struct ctl *ctl, const struct init_opts *o,
 
 	build_config(o, p, &b);
 	/* 0640: the file may hold component secrets. */
-	int rc = ctl_write_file(p->conf, buf_head(&b), buf_used(&b), 0640, err, sizeof(err));
+	int rc = file_replace(p->conf, buf_head(&b), buf_used(&b), 0640, err, sizeof(err));
 	if (b.data != NULL)
 		explicit_bzero(b.data, b.cap);
 	buf_free(&b);

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "conf.h"
+#include "file_replace.h"
 #include "router_secret.h"
 
 /* Exit statuses of every verb. */
@@ -88,10 +89,5 @@ size_t ctl_services(const struct conf *c, const char **out, size_t max);
 
 /* "1088K", "16M", "10000": a size as the configuration would write it. */
 const char *ctl_format_size(uint64_t bytes, char *out, size_t len);
-
-/* Write `len` bytes to path through a temporary file in its directory that
- * gets `mode` first, then is renamed into place. */
-int ctl_write_file(const char *path, const void *data, size_t len, mode_t mode,
-    char *err, size_t errlen);
 
 #endif

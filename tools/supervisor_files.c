@@ -18,54 +18,6 @@
 /* The name the kernel gives parleyd in /proc/PID/comm. */
 #define PARLEYD_COMM "parleyd"
 
-int file_replace(const char *path, const char *data, size_t len, mode_t mode,
-    char *err, size_t errlen)
-{
-	size_t plen = strlen(path);
-	char *tmp = xmalloc(plen + 5);
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".tmp", 5);
-
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0) {
-		errf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	/* The umask may have taken bits the readers need. */
-	if (fchmod(fd, mode) < 0) {
-		errf(err, errlen, "chmod %s: %s", tmp, strerror(errno));
-		goto fail_close;
-	}
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			errf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-			goto fail_close;
-		}
-		off += (size_t)n;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		errf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		goto fail_unlink;
-	}
-	if (rename(tmp, path) < 0) {
-		errf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-		goto fail_unlink;
-	}
-	free(tmp);
-	return 0;
-
-fail_close:
-	close(fd);
-fail_unlink:
-	unlink(tmp);
-fail:
-	free(tmp);
-	return -1;
-}
 
 /* Whether process `pid` is a parleyd (and not, after pid reuse, anything
  * else). */

@@ -10,9 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Replace `path` with `len` bytes of `data`, readable as `mode`. */
-int file_replace(const char *path, const char *data, size_t len, mode_t mode,
-    char *err, size_t errlen);
+#include "file_replace.h"
+
 
 /*
  * Whether the pid file names a parleyd that is alive: returns 1 and sets
