@@ -1,17 +1,278 @@
 /*
- * main.c — entry point of parley-auth: authentication and account management (SASL server, authreg).
- * Until issue 4 builds it, the binary only answers -V and -h.
+ * main.c — parley-auth, the only process that sees credentials: the SASL
+ * server for c2s, account creation, password change and removal
+ * (XEP-0077), over the authreg backends. This function is its privilege
+ * story: configuration → log → the salt secret and the store (or the pipe
+ * program's launcher) → the router link → the sandbox → the loop, until
+ * SIGTERM, which fails the exchanges in progress with
+ * temporary-auth-failure, closes the store and exits. doc/auth.md
+ * describes the behaviour.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "auth.h"
 #include "cli.h"
+#include "log.h"
+#include "router_secret.h"
+#include "xml_stream.h"
+
+#define PROCESS "parley-auth"
+/* At SIGTERM, how long the answers already queued may take to leave. */
+#define STOP_FLUSH_MS 1000
+
+static void open_log(struct auth *a, const struct conf *c, bool foreground)
+{
+	enum log_level level;
+	char err[ERRLEN];
+
+	conf_log_for(c, "auth", &a->log_target, &level);
+	if (foreground && !conf_is_set(c, "log.target") && !conf_is_set(c, "auth.log.target"))
+		a->log_target = "stderr";
+	if (log_open(PROCESS, a->log_target, level, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s: %s\n", PROCESS, conf_where(c, "auth.log.target"), err);
+		exit(EXIT_FAILURE);
+	}
+	a->report_fd = 2;
+	if (log_fd() > 2)
+		a->report_fd = fcntl(log_fd(), F_DUPFD_CLOEXEC, 3);
+}
+
+static void daemonize(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		log_fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(EXIT_SUCCESS);
+	if (setsid() < 0)
+		log_fatal("setsid: %s", strerror(errno));
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		if (log_fd() != 2)
+			dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	if (chdir("/") < 0)
+		log_fatal("chdir /: %s", strerror(errno));
+}
+
+/* --- the router link ------------------------------------------------------------ */
+
+static void link_up(struct router_link *link, const char *router, void *arg)
+{
+	(void)link;
+	(void)arg;
+	log_info("connected to %s", router);
+}
+
+static void link_down(struct router_link *link, const char *reason, void *arg)
+{
+	(void)link;
+	(void)arg;
+	log_warn("router link down: %s", reason);
+}
+
+static void link_bound(struct router_link *link, const char *name, uint16_t flags, void *arg)
+{
+	(void)link;
+	(void)flags;
+	(void)arg;
+	log_info("bound %s", name);
+}
+
+static void link_bind_error(struct router_link *link, const char *name, uint32_t code,
+    const char *text, void *arg)
+{
+	(void)link;
+	(void)arg;
+	log_error("the router refused to bind %s: %s%s%s", name, frame_error_code_name(code),
+	    text != NULL ? ": " : "", text != NULL ? text : "");
+}
+
+static void link_frame(struct router_link *link, const struct frame *f, void *arg)
+{
+	struct auth *a = arg;
+	const char *name;
+
+	(void)link;
+	switch (f->type) {
+	case FRAME_SASL_START:
+		auth_sasl_start(a, f);
+		break;
+	case FRAME_SASL_STEP:
+		auth_sasl_step(a, f);
+		break;
+	case FRAME_ROUTE:
+		auth_register_route(a, f);
+		break;
+	case FRAME_PEER_DOWN:
+		name = frame_get_str(f, FRAME_TAG_NAME, NULL);
+		if (strncmp(name, "c2s.", 4) == 0)
+			auth_sasl_peer_down(a, name);
+		break;
+	case FRAME_ERROR: {
+		uint32_t code = 0;
+		(void)frame_get_u32(f, FRAME_TAG_CODE, &code);
+		const char *to = frame_get_str(f, FRAME_TAG_REF_TO, NULL);
+		log_debug("the router could not deliver a frame to %s: %s", to != NULL ? to : "?",
+		    frame_error_code_name(code));
+		break;
+	}
+	default:
+		/* PEER_UP, ACKs of our answers: nothing to do. */
+		break;
+	}
+}
+
+static int open_link(struct auth *a, const struct conf *c, int instance, char *err,
+    size_t errlen)
+{
+	char secret[ROUTER_SECRET_MAX + 1], why[ERRLEN];
+	size_t secret_len;
+
+	if (router_secret_get(c, secret, &secret_len, why, sizeof(why)) < 0)
+		return errf(err, errlen, "%s: %s: %s", conf_where(c, router_secret_setting(c)),
+		    router_secret_setting(c), why);
+	snprintf(a->instance, sizeof(a->instance), "auth.%d", instance);
+	const struct router_link_settings settings = {
+		.socket_path = conf_str(c, "router.socket"),
+		.name = a->instance, .role = "auth",
+		.secret = secret, .secret_len = secret_len,
+		.max_frame = (size_t)conf_size(c, "router.max_frame"),
+	};
+	const struct router_link_callbacks cbs = {
+		.up = link_up, .down = link_down, .bound = link_bound,
+		.bind_error = link_bind_error, .frame = link_frame,
+	};
+	a->link = router_link_new(a->loop, &settings, &cbs, a, err, errlen);
+	explicit_bzero(secret, sizeof(secret));
+	if (a->link == NULL)
+		return -1;
+	router_link_bind(a->link, AUTH_NAME, FRAME_F_SHARED);
+	return 0;
+}
+
+/* --- stopping ----------------------------------------------------------------------- */
+
+static void flushed(struct loop *loop, void *arg)
+{
+	struct auth *a = arg;
+	static uint64_t waited;
+
+	if (router_link_queued(a->link) == 0 || !router_link_is_up(a->link) ||
+	    (waited += 20) >= STOP_FLUSH_MS) {
+		loop_stop(loop);
+		return;
+	}
+	loop_timer_add(loop, 20, flushed, a);
+}
+
+static void stop(struct loop *loop, int signo, void *arg)
+{
+	struct auth *a = arg;
+
+	if (a->stopping)
+		return;
+	log_info("%s: stopping", strsignal(signo));
+	a->stopping = true;
+	auth_sasl_fail_all(a);
+	loop_timer_add(loop, 0, flushed, a);
+}
+
+static void reopen_log(struct loop *loop, int signo, void *arg)
+{
+	struct auth *a = arg;
+	char err[ERRLEN];
+
+	(void)loop;
+	(void)signo;
+	if (log_reopen(err, sizeof(err)) < 0) {
+		log_error("SIGHUP: %s", err);
+		return;
+	}
+	if (a->report_fd > 2 && log_fd() > 2)
+		(void)dup3(log_fd(), a->report_fd, O_CLOEXEC);
+	log_info("SIGHUP: log reopened");
+}
+
+static void fail(const char *what, const char *err)
+{
+	log_error("%s: %s", what, err);
+	exit(EXIT_FAILURE);
+}
 
 int main(int argc, char **argv)
 {
 	struct cli_opts opts;
+	struct conf *conf = NULL;
+	struct conf_errors errs = CONF_ERRORS_INIT;
+	struct auth a = { .report_fd = -1 };
+	char err[ERRLEN];
+	int rc;
 
-	cli_parse(argc, argv, "parley-auth", "authentication and account management (SASL server, authreg)", &opts);
-	fprintf(stderr, "parley-auth: not built yet (issue 4)\n");
-	return EXIT_FAILURE;
+	cli_parse(argc, argv, PROCESS, "authentication and account management (SASL server, authreg)",
+	    &opts);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* 1. The configuration, checked whole. */
+	if (conf_load(&conf, opts.config_path, &errs) < 0 || auth_configure(&a, conf, &errs) < 0) {
+		conf_errors_print(&errs, stderr);
+		return EXIT_FAILURE;
+	}
+	open_log(&a, conf, opts.foreground);
+	if (!opts.foreground)
+		daemonize();
+
+	/* 2. What needs root or files: the salt secret, the store (or the
+	 * pipe program, started by its launcher), the loop and the link. */
+	if ((a.loop = loop_new(err, sizeof(err))) == NULL)
+		fail("cannot start", err);
+	if (auth_load_salt_secret(&a, err, sizeof(err)) < 0)
+		fail("auth.salt_secret_file", err);
+	if (auth_open_backend(&a, err, sizeof(err)) < 0)
+		fail("cannot open the user database", err);
+	if (loop_signal(a.loop, SIGTERM, stop, &a, err, sizeof(err)) < 0 ||
+	    loop_signal(a.loop, SIGINT, stop, &a, err, sizeof(err)) < 0 ||
+	    loop_signal(a.loop, SIGHUP, reopen_log, &a, err, sizeof(err)) < 0 ||
+	    auth_sasl_init(&a, err, sizeof(err)) < 0 ||
+	    (a.parser = xml_stream_new(NULL, NULL, (size_t)conf_size(conf, "c2s.max_stanza_size"),
+	    (unsigned)conf_int(conf, "c2s.max_depth"), err, sizeof(err))) == NULL ||
+	    open_link(&a, conf, opts.instance, err, sizeof(err)) < 0)
+		fail("cannot start", err);
+
+	/* 3. Give up everything else. */
+	rc = auth_sandbox(&a, err, sizeof(err));
+	if (rc < 0)
+		fail("sandbox", err);
+	if (rc > 0)
+		log_warn("sandbox: %s", err);
+	if (opts.sandbox_test)
+		cli_sandbox_test();
+
+	/* 4. Serve. */
+	router_link_start(a.link);
+	log_info("%s ready: backend %s, registration %s", a.instance, a.authreg->backend->name,
+	    a.set.registration ? "on" : "off");
+	rc = loop_run(a.loop);
+
+	router_link_free(&a.link);
+	auth_sasl_fini(&a);
+	xml_stream_free(&a.parser);
+	authreg_free(&a.authreg);
+	loop_free(&a.loop);
+	auth_unconfigure(&a);
+	conf_free(&conf);
+	log_info("stopped");
+	log_close();
+	return rc < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

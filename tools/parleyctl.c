@@ -24,6 +24,8 @@ static const struct ctl_verb verbs[] = {
 	  "show which processes run and which names the router has bound", ctl_status },
 	{ "init", "DIR --domain DOMAIN [options]",
 	  "write a complete configuration for one domain into DIR", ctl_init },
+	{ "user", "add|del|passwd|list ...",
+	  "manage the accounts of the internal store", ctl_user },
 };
 
 static void usage(FILE *out, const char *prog)

@@ -50,6 +50,7 @@ struct ctl_verb {
 int ctl_check(struct ctl *ctl, int argc, char **argv);
 int ctl_status(struct ctl *ctl, int argc, char **argv);
 int ctl_init(struct ctl *ctl, int argc, char **argv);
+int ctl_user(struct ctl *ctl, int argc, char **argv);
 
 /*
  * Every check `parleyctl check` makes beyond the schema — what a process
