@@ -13,12 +13,11 @@ import stat
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 
 import frames as F  # noqa: E402
 from parley import TEST_USER, Suite, Tap, proc_status, wait_until  # noqa: E402
-from test_auth_lib import (ABORTED, CB_EXPORTER, ENCRYPTION_REQUIRED, HOST,  # noqa: E402
+from authlib import (ABORTED, CB_EXPORTER, ENCRYPTION_REQUIRED, HOST,  # noqa: E402
                            INVALID_AUTHZID, INVALID_MECHANISM, MALFORMED_REQUEST,
                            NOT_AUTHORIZED, OK, TEMPORARY_AUTH_FAILURE, Scram, Site, plain,
                            scram_login, status)

@@ -9,12 +9,11 @@ import os
 import pwd
 import sys
 
-sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 
 import frames as F  # noqa: E402
 from parley import TEST_USER, Suite, Tap  # noqa: E402
-from test_auth_lib import CB_EXPORTER, HOST, NOT_AUTHORIZED, OK, Site, plain, \
+from authlib import CB_EXPORTER, HOST, NOT_AUTHORIZED, OK, Site, plain, \
     status  # noqa: E402
 
 t = Tap()

@@ -12,12 +12,11 @@ import re
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 
 import frames as F  # noqa: E402
 from parley import SRC, TEST_USER, Suite, Tap, proc_status, wait_until  # noqa: E402
-from test_auth_lib import (CB_EXPORTER, HOST, INVALID_MECHANISM, NOT_AUTHORIZED, OK,  # noqa: E402
+from authlib import (CB_EXPORTER, HOST, INVALID_MECHANISM, NOT_AUTHORIZED, OK,  # noqa: E402
                            TEMPORARY_AUTH_FAILURE, Scram, Site, plain, status)
 
 t = Tap()

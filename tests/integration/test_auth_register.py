@@ -9,12 +9,11 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 
 import frames as F  # noqa: E402
 from parley import Suite, Tap, wait_until  # noqa: E402
-from test_auth_lib import CB_EXPORTER, HOST, NOT_AUTHORIZED, OK, Site, plain, scram_login, \
+from authlib import CB_EXPORTER, HOST, NOT_AUTHORIZED, OK, Site, plain, scram_login, \
     status  # noqa: E402
 
 t = Tap()

@@ -1,4 +1,4 @@
-"""test_auth_lib.py — what the test_auth* integration tests share (not a
+"""authlib.py — what the test_auth* integration tests share (not a
 test itself: not executable, so tests/run skips it): starting a router and
 parley-auth processes on one configuration, a fake c2s on frames.py, and a
 client-side SCRAM (RFC 5802) and PLAIN in a few dozen lines of hashlib/hmac,
@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+sys.path.insert(0, os.path.dirname(__file__))
 
 import frames as F  # noqa: E402
 from parley import BUILD, wait_until  # noqa: E402
