@@ -223,11 +223,38 @@ static enum sasl_lookup_result lookup(void *arg, const char *username, const cha
 	}
 }
 
+/* The mechanisms auth serves are the ones c2s offers (c2s.sasl_mechanisms,
+ * one file for the suite), as far as the backend can: this is also what
+ * tells the SCRAM code whether -PLUS was offered, so that a client's "y"
+ * flag is taken for a downgrade only when it really is one. */
+static unsigned offered_mechanisms(const struct auth *a)
+{
+	unsigned mask = 0;
+	const char *path = "c2s.sasl_mechanisms";
+
+	if (!conf_is_set(a->conf, path)) {
+		mask = SASL_MECHS_DEFAULT;
+	} else {
+		for (size_t i = 0; i < conf_strlist_count(a->conf, path); i++) {
+			int m = sasl_mechanism_from_name(conf_strlist_get(a->conf, path, i));
+			if (m >= 0 && m != SASL_MECH_EXTERNAL)
+				mask |= SASL_MECH_BIT(m);
+		}
+	}
+	if (!authreg_has_secrets(a->authreg))
+		mask &= SASL_MECH_BIT(SASL_MECH_PLAIN);
+	return mask;
+}
+
 int auth_sasl_init(struct auth *a, char *err, size_t errlen)
 {
+	unsigned mechanisms = offered_mechanisms(a);
+	if (mechanisms == 0)
+		return errf(err, errlen, "%s: none of c2s.sasl_mechanisms can be served by the %s "
+		    "backend", conf_where(a->conf, "c2s.sasl_mechanisms"),
+		    authreg_has_secrets(a->authreg) ? "configured" : "pipe (PLAIN only)");
 	struct sasl_server_config cfg = {
-		.mechanisms = authreg_has_secrets(a->authreg) ? SASL_MECHS_DEFAULT :
-		    SASL_MECH_BIT(SASL_MECH_PLAIN),
+		.mechanisms = mechanisms,
 		.iterations = a->set.iterations,
 		.secret = a->salt_secret,
 		.secret_len = sizeof(a->salt_secret),

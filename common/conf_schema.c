@@ -82,7 +82,9 @@ static int check_service(const char *value, char *err, size_t errlen)
 }
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
+static const char *const c2s_tls_modes[] = { "starttls", "direct", NULL };
 static const char *const storage_drivers[] = { "sqlite", "mysql", "pgsql", NULL };
+static const char *const auth_backends[] = { "internal", "pipe", NULL };
 
 /* --- the table ------------------------------------------------------------ */
 
@@ -173,6 +175,32 @@ static const struct conf_key parley_keys[] = {
 	/* RFC 6120 §13.12: a server must accept stanzas of at least 10000 bytes. */
 	SIZE("c2s.max_stanza_size", "256K", 10000, 16 * MIB, "largest stanza a client may send"),
 	INT("c2s.max_depth", "32", 8, 256, "deepest XML nesting a client may send"),
+	{ .path = "c2s.listeners", .type = CONF_GROUP_LIST, .min = 1, .max = 64,
+	  .doc = "where clients connect (default: \"::\" 5222 starttls and 5223 direct)" },
+	STRING("c2s.listeners.address", "::", check_nonempty, "address to listen on (\"::\": IPv6 and IPv4)"),
+	{ .path = "c2s.listeners.port", .type = CONF_INT, .flags = CONF_REQUIRED, .min = 1, .max = 65535,
+	  .doc = "TCP port" },
+	ENUM("c2s.listeners.tls", "starttls", c2s_tls_modes, "\"starttls\" (5222) or \"direct\" (XEP-0368, 5223)"),
+	BOOL("c2s.require_tls", "true", "offer SASL only once the stream is encrypted"),
+	{ .path = "c2s.sasl_mechanisms", .type = CONF_STRLIST, .flags = CONF_UNIQUE, .min = 1, .max = 8,
+	  .check = check_nonempty,
+	  .doc = "SASL mechanisms offered, best first (default: SCRAM-SHA-256-PLUS, SCRAM-SHA-1-PLUS, "
+	      "SCRAM-SHA-256, SCRAM-SHA-1, PLAIN)" },
+	BOOL("c2s.sasl_external", "false", "offer SASL EXTERNAL to clients that show a certificate"),
+	DURATION("c2s.sasl_timeout", "45s", 100, 600000,
+	    "time auth has to answer a SASL step (more than auth.failures.delay_max)"),
+	INT("c2s.max_auth_failures", "3", 1, 100, "failed SASL attempts before the stream is closed"),
+	DURATION("c2s.bind_timeout", "10s", 100, 600000, "time sm has to start a session"),
+	BOOL("c2s.registration", "false", "in-band registration (XEP-0077) before authentication"),
+	SIZE("c2s.rate_limit", "64K", 0, 1 * GIB, "bytes per second a client may send (0: no limit)"),
+	INT("c2s.max_connections_per_address", "32", 0, 1000000,
+	    "connections from one address at once (0: no limit)"),
+	INT("c2s.max_connections", "10000", 1, 1000000, "client connections one c2s process holds"),
+	DURATION("c2s.preauth_timeout", "30s", 100, 3600000,
+	    "time from connecting to a started session"),
+	DURATION("c2s.idle_timeout", "5m", 1000, 86400000,
+	    "silence after which a session is pinged, and cut if it stays silent as long again"),
+	SIZE("c2s.max_write_queue", "1M", 64 * KIB, 1 * GIB, "bytes waiting to be written to one client"),
 	PROCESS_LOG("c2s"),
 
 	GROUP("s2s", "server-to-server federation"),
@@ -184,6 +212,23 @@ static const struct conf_key parley_keys[] = {
 	PROCESS_LOG("sm"),
 
 	GROUP("auth", "the authentication process"),
+	ENUM("auth.backend", "internal", auth_backends,
+	    "where accounts live: the internal store or an external program"),
+	GROUP("auth.pipe", "the pipe backend: a program speaking ejabberd's extauth protocol"),
+	{ .path = "auth.pipe.program", .type = CONF_STRLIST, .min = 1, .max = 64,
+	  .check = check_nonempty, .doc = "the program (absolute path) and its arguments" },
+	DURATION("auth.pipe.timeout", "5s", 100, 600000, "time the program has to answer a request"),
+	INT("auth.scram_iterations", "4096", 4096, 1000000, "SCRAM rounds for new passwords"),
+	PATH("auth.salt_secret_file", "${data_dir}/auth-salt.secret",
+	    "the key of the fake salts of unknown users, created if missing"),
+	BOOL("auth.registration", "false", "whether clients may create accounts (XEP-0077)"),
+	DURATION("auth.sasl_timeout", "60s", 1000, 3600000,
+	    "time a SASL exchange may wait for the client's next message"),
+	GROUP("auth.failures", "the growing delay after repeated failures from one address"),
+	INT("auth.failures.free", "3", 0, 1000, "failures within the window that cost no delay"),
+	DURATION("auth.failures.window", "10m", 1000, 86400000, "the window failures are counted in"),
+	DURATION("auth.failures.delay", "1s", 10, 3600000, "the first delay, doubled at each failure"),
+	DURATION("auth.failures.delay_max", "30s", 10, 3600000, "the longest delay"),
 	PROCESS_LOG("auth"),
 
 	GROUP("parleyd", "the supervisor"),
