@@ -191,7 +191,6 @@ static const struct conf_key parley_keys[] = {
 	    "time auth has to answer a SASL step (more than auth.failures.delay_max)"),
 	INT("c2s.max_auth_failures", "3", 1, 100, "failed SASL attempts before the stream is closed"),
 	DURATION("c2s.bind_timeout", "10s", 100, 600000, "time sm has to start a session"),
-	BOOL("c2s.registration", "false", "in-band registration (XEP-0077) before authentication"),
 	SIZE("c2s.rate_limit", "64K", 0, 1 * GIB, "bytes per second a client may send (0: no limit)"),
 	INT("c2s.max_connections_per_address", "32", 0, 1000000,
 	    "connections from one address at once (0: no limit)"),

@@ -646,12 +646,15 @@ static void build_config(const struct init_opts *o, const struct init_plan *p, s
 	buf_append_str(b, "};\n\n");
 
 	buf_appendf(b,
-	    "# Client connections: port %ld (STARTTLS) and %ld (direct TLS, XEP-0368)\n"
-	    "# were chosen for them. This version of Parley has no setting for the\n"
-	    "# client ports yet; they are recorded here for when it has.\n"
-	    "#c2s = {\n"
-	    "#\tinstances = 1;\n"
-	    "#};\n\n", o->c2s_port, o->c2s_tls_port);
+	    "# Client connections: STARTTLS on %ld, direct TLS (XEP-0368) on %ld, on\n"
+	    "# every address (\"::\" is IPv6 and IPv4).\n"
+	    "c2s = {\n"
+	    "\t#instances = 1;\n"
+	    "\tlisteners = (\n"
+	    "\t\t{ address = \"::\"; port = %ld; tls = \"starttls\"; },\n"
+	    "\t\t{ address = \"::\"; port = %ld; tls = \"direct\"; }\n"
+	    "\t);\n"
+	    "};\n\n", o->c2s_port, o->c2s_tls_port, o->c2s_port, o->c2s_tls_port);
 
 	buf_appendf(b,
 	    "# Server-to-server federation: port %ld was chosen for it. This version\n"

@@ -24,7 +24,7 @@ AUTH = 'auth = { registration = true; failures = { free = 1000; }; };\n'
 
 
 def site_with(name, c2s_settings=""):
-    s = Site(suite, c2s_settings="registration = true;\n" + c2s_settings, top=AUTH, name=name)
+    s = Site(suite, c2s_settings=c2s_settings, top=AUTH, name=name)
     s.sm = FakeSM(s.sock, name=f"sm-{name}")
     r = subprocess.run([os.path.join(BUILD, "parleyctl"), "-c", s.conf, "user", "add",
                         "alice@example.test", "wonderland"], capture_output=True, text=True)

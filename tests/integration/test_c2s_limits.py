@@ -19,10 +19,10 @@ from parley import Suite, Tap, wait_until  # noqa: E402
 
 t = Tap()
 suite = Suite("c2s-limits")
-site = Site(suite, c2s_settings='registration = true;\nrate_limit = "4K";\n'
+site = Site(suite, c2s_settings='rate_limit = "4K";\n'
             'max_connections_per_address = 4;\nbind_timeout = "1s";\nidle_timeout = "2s";\n'
             'sasl_timeout = "2s";\n',
-            address="::")
+            top="auth = { registration = true; };\n", address="::")
 sm = FakeSM(site.sock)
 auth = FakeAuth(site.sock, {"alice": "secret"})
 c2s = site.start_c2s()

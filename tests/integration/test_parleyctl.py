@@ -297,8 +297,9 @@ def test_init():
     rc2, out2, err2 = ctl("-c", conf, "check")
     tap.ok(rc2 == 0 and f"{conf}: OK" in out2, "init: the config passes check", out2 + err2)
     tap.ok("component_port = 15347;" in text, "init: --component-port is set", text)
-    tap.ok("port 15222 (STARTTLS) and 15223 (direct TLS" in text and "port 15269 was chosen" in text,
-           "init: c2s and s2s ports recorded in the file", text)
+    tap.ok("port = 15222; tls = \"starttls\";" in text and "port = 15223; tls = \"direct\";" in text
+           and "port 15269 was chosen" in text,
+           "init: the c2s listeners are set and the s2s port recorded in the file", text)
     tap.ok(re.search(r'^hosts = \[ "example.test" \];$', text, re.M) is not None,
            "init: hosts holds the domain", text)
     tap.ok(f'run_dir = "{d}/run";' in text and f'path = "{d}/data/parley.db";' in text,
@@ -320,7 +321,8 @@ def test_init():
     # Defaults when no port is given.
     d2 = init_dir(s, "defaults", "--domain", "example.test")
     text2 = open(os.path.join(d2, "parley.conf")).read()
-    tap.ok("component_port = 5347;" in text2 and "port 5222 (STARTTLS) and 5223" in text2
+    tap.ok("component_port = 5347;" in text2 and "port = 5222; tls = \"starttls\";" in text2
+           and "port = 5223; tls = \"direct\";" in text2
            and "port 5269 was chosen" in text2, "init: standard ports by default", text2)
     tap.ok('component_address = "127.0.0.1";' in text2, "init: components on loopback only")
 
