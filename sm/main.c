@@ -1,17 +1,180 @@
 /*
- * main.c — entry point of parley-sm: the session manager: sessions, roster, presence, delivery.
- * Until issue 5 builds it, the binary only answers -V and -h.
+ * main.c — parley-sm, the session manager: client sessions, presence and
+ * the delivery rules, with the IM services as modules on named chains
+ * (sm.h). This function is its privilege story: configuration → log → the
+ * store (users) → the router link (name "sm", every hosted domain bound)
+ * → the sandbox → the loop, until SIGTERM, which lets the frames already
+ * queued leave and exits (c2s keeps its clients and re-announces their
+ * sessions when sm is back). doc/sm.md describes the behaviour.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "log.h"
+#include "sm.h"
+#include "storage.h"
+#include "xml_stream.h"
+
+#define PROCESS "parley-sm"
+/* At SIGTERM, how long the frames already queued may take to leave. */
+#define STOP_FLUSH_MS 1000
+
+static void open_log(struct sm *sm, const struct conf *c, bool foreground)
+{
+	enum log_level level;
+	char err[ERRLEN];
+
+	conf_log_for(c, "sm", &sm->log_target, &level);
+	if (foreground && !conf_is_set(c, "log.target") && !conf_is_set(c, "sm.log.target"))
+		sm->log_target = "stderr";
+	if (log_open(PROCESS, sm->log_target, level, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s: %s\n", PROCESS, conf_where(c, "sm.log.target"), err);
+		exit(EXIT_FAILURE);
+	}
+	sm->report_fd = 2;
+	if (log_fd() > 2)
+		sm->report_fd = fcntl(log_fd(), F_DUPFD_CLOEXEC, 3);
+}
+
+static void daemonize(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		log_fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(EXIT_SUCCESS);
+	if (setsid() < 0)
+		log_fatal("setsid: %s", strerror(errno));
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		if (log_fd() != 2)
+			dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	if (chdir("/") < 0)
+		log_fatal("chdir /: %s", strerror(errno));
+}
+
+static void flushed(struct loop *loop, void *arg)
+{
+	struct sm *sm = arg;
+	static uint64_t waited;
+
+	if (router_link_queued(sm->link) == 0 || !router_link_is_up(sm->link) ||
+	    (waited += 20) >= STOP_FLUSH_MS) {
+		loop_stop(loop);
+		return;
+	}
+	loop_timer_add(loop, 20, flushed, sm);
+}
+
+static void stop(struct loop *loop, int signo, void *arg)
+{
+	struct sm *sm = arg;
+
+	if (sm->stopping)
+		return;
+	log_info("%s: stopping with %zu sessions", strsignal(signo), session_count(sm->sessions));
+	sm->stopping = true;
+	loop_timer_add(loop, 0, flushed, sm);
+}
+
+static void reopen_log(struct loop *loop, int signo, void *arg)
+{
+	struct sm *sm = arg;
+	char err[ERRLEN];
+
+	(void)loop;
+	(void)signo;
+	if (log_reopen(err, sizeof(err)) < 0) {
+		log_error("SIGHUP: %s", err);
+		return;
+	}
+	if (sm->report_fd > 2 && log_fd() > 2)
+		(void)dup3(log_fd(), sm->report_fd, O_CLOEXEC);
+	log_info("SIGHUP: log reopened");
+}
+
+static void fail(const char *what, const char *err)
+{
+	log_error("%s: %s", what, err);
+	exit(EXIT_FAILURE);
+}
 
 int main(int argc, char **argv)
 {
 	struct cli_opts opts;
+	struct conf *conf = NULL;
+	struct conf_errors errs = CONF_ERRORS_INIT;
+	struct sm sm = { .report_fd = -1 };
+	char err[ERRLEN];
+	int rc;
 
-	cli_parse(argc, argv, "parley-sm", "the session manager: sessions, roster, presence, delivery", &opts);
-	fprintf(stderr, "parley-sm: not built yet (issue 5)\n");
-	return EXIT_FAILURE;
+	cli_parse(argc, argv, PROCESS, "the session manager: sessions, roster, presence, delivery",
+	    &opts);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* 1. The configuration, checked whole. */
+	if (conf_load(&conf, opts.config_path, &errs) < 0) {
+		conf_errors_print(&errs, stderr);
+		return EXIT_FAILURE;
+	}
+	sm.conf = conf;
+	sm.users_in_storage = strcmp(conf_str(conf, "auth.backend"), "internal") == 0;
+	open_log(&sm, conf, opts.foreground);
+	if (!opts.foreground)
+		daemonize();
+
+	/* 2. What needs root or files: the store (users), the loop, the
+	 * stanza parser, the modules and the router link. */
+	if (storage_prepare(conf, err, sizeof(err)) < 0 ||
+	    storage_open(&sm.storage, conf, err, sizeof(err)) < 0)
+		fail("cannot open the user database", err);
+	if ((sm.loop = loop_new(err, sizeof(err))) == NULL)
+		fail("cannot start", err);
+	sm.sessions = session_table_new();
+	sm_modules_init(&sm);
+	if (loop_signal(sm.loop, SIGTERM, stop, &sm, err, sizeof(err)) < 0 ||
+	    loop_signal(sm.loop, SIGINT, stop, &sm, err, sizeof(err)) < 0 ||
+	    loop_signal(sm.loop, SIGHUP, reopen_log, &sm, err, sizeof(err)) < 0 ||
+	    (sm.parser = xml_stream_new(NULL, NULL, (size_t)conf_size(conf, "router.max_frame"),
+	    (unsigned)conf_int(conf, "c2s.max_depth"), err, sizeof(err))) == NULL ||
+	    sm_link_open(&sm, opts.instance, err, sizeof(err)) < 0)
+		fail("cannot start", err);
+
+	/* 3. Give up everything else. */
+	rc = sm_sandbox(&sm, err, sizeof(err));
+	if (rc < 0)
+		fail("sandbox", err);
+	if (rc > 0)
+		log_warn("sandbox: %s", err);
+	if (opts.sandbox_test)
+		cli_sandbox_test();
+
+	/* 4. Serve. */
+	router_link_start(sm.link);
+	log_info("sm ready: %zu hosted domains, storage %s", conf_strlist_count(conf, "hosts"),
+	    storage_driver_name(sm.storage));
+	rc = loop_run(sm.loop);
+
+	sm_link_close(&sm);
+	xml_stream_free(&sm.parser);
+	session_table_free(&sm.sessions);
+	sm_chains_free(&sm);
+	storage_close(&sm.storage);
+	loop_free(&sm.loop);
+	conf_free(&conf);
+	log_info("stopped");
+	log_close();
+	return rc < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

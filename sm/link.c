@@ -1,0 +1,396 @@
+/*
+ * link.c — sm's side of the internal protocol (doc/component-protocol.md):
+ * the router link (name "sm", role sm, every hosted domain bound), the
+ * session frames from c2s (SESSION_START / SESSION_END and their answers),
+ * ROUTE frames (acknowledged, parsed, handed to route.c), PEER_DOWN of a
+ * c2s instance (its sessions end) and the router's ERRORs. It decides
+ * which session a frame is about; what a stanza means is route.c's.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "router_secret.h"
+#include "sm.h"
+#include "storage.h"
+#include "xml_stream.h"
+
+#define SM_NAME "sm"
+/* How many ROUTE seqs per sender are remembered to recognize a RESENT
+ * duplicate: more than a sender has in flight across a router restart. */
+#define SEEN_MAX 4096
+
+struct seen {
+	uint32_t seq[SEEN_MAX];
+	size_t next, count;
+};
+
+/* Record (from, seq); true if it was already there and the frame is a
+ * RESENT copy of one handled before (component-protocol.md, RESENT). */
+static bool seen_before(struct sm *sm, const char *from, uint32_t seq, bool resent)
+{
+	struct seen *s = hash_get(sm->seen, from, strlen(from));
+
+	if (s == NULL) {
+		s = xcalloc(1, sizeof(*s));
+		hash_put(sm->seen, from, strlen(from), s);
+	}
+	if (resent)
+		for (size_t i = 0; i < s->count; i++)
+			if (s->seq[i] == seq)
+				return true;
+	s->seq[s->next] = seq;
+	s->next = (s->next + 1) % SEEN_MAX;
+	if (s->count < SEEN_MAX)
+		s->count++;
+	return false;
+}
+
+/* SESSION_STARTED / SESSION_END / SESSION_ENDED to a c2s instance. */
+static void session_frame(struct sm *sm, enum frame_type type, const char *from, const char *c2s,
+    const char *sid, const char *jid, int code)
+{
+	char err[ERRLEN];
+	size_t start;
+	struct buf *b = router_link_begin(sm->link, type, 0, &start);
+
+	frame_put_str(b, FRAME_TAG_FROM, from);
+	frame_put_str(b, FRAME_TAG_TO, c2s);
+	frame_put_str(b, FRAME_TAG_SESSION_ID, sid);
+	frame_put_str(b, FRAME_TAG_JID, jid);
+	if (code >= 0)
+		frame_put_u32(b, FRAME_TAG_CODE, (uint32_t)code);
+	if (router_link_end(sm->link, start, NULL, err, sizeof(err)) < 0)
+		log_warn("cannot send %s to %s: %s", frame_type_name(type), c2s, err);
+}
+
+void sm_session_end(struct sm *sm, struct sm_session **sp)
+{
+	struct sm_session *s = *sp;
+
+	if (s == NULL)
+		return;
+	/* As if the client had sent unavailable presence: the presence module
+	 * hooks the end chain. */
+	sm_run_session(sm, SM_CHAIN_SESSION_END, s);
+	log_info("session ended: %s (%s %s)", jid_full_str(s->jid), s->c2s, s->id);
+	session_remove(sm->sessions, sp);
+}
+
+/* A stanza inside a frame, parsed into a packet. */
+static int parse_pkt(struct sm *sm, const void *data, size_t len, struct sm_session *s,
+    struct sm_pkt *p, char *err, size_t errlen)
+{
+	struct stanza *st = stanza_new_empty();
+
+	if (xml_stream_parse_stanza(sm->parser, data, len, st, err, errlen) < 0) {
+		stanza_free(&st);
+		*p = (struct sm_pkt){ 0 };
+		return -1;
+	}
+	return sm_pkt_init(p, st, s, err, errlen);
+}
+
+static void session_start(struct sm *sm, const struct frame *f)
+{
+	const char *c2s = frame_get_str(f, FRAME_TAG_FROM, NULL);
+	const char *to = frame_get_str(f, FRAME_TAG_TO, NULL);
+	const char *sid = frame_get_str(f, FRAME_TAG_SESSION_ID, NULL);
+	const char *jid_s = frame_get_str(f, FRAME_TAG_JID, NULL);
+	struct jid *jid = NULL;
+	struct sm_session *s, *old;
+	char err[ERRLEN];
+	int rc;
+
+	if (jid_parse(&jid, jid_s, strlen(jid_s), err, sizeof(err)) < 0 ||
+	    jid_localpart(jid) == NULL || jid_is_bare(jid) ||
+	    !sm_is_local_domain(sm, jid_domainpart(jid))) {
+		log_warn("%s: SESSION_START %s for %s refused: %s", c2s, sid, jid_s,
+		    jid == NULL ? err : "not a full JID of a hosted domain");
+		session_frame(sm, FRAME_SESSION_ENDED, to, c2s, sid, jid_s, FRAME_SESSION_REFUSED);
+		jid_free(&jid);
+		return;
+	}
+	/* Sent again (RESENT, or REANNOUNCE of a session we still hold): the
+	 * same answer, no conflict with itself. */
+	if ((s = session_find(sm->sessions, c2s, sid)) != NULL && jid_equal_full(s->jid, jid)) {
+		session_frame(sm, FRAME_SESSION_STARTED, to, c2s, sid, jid_s, -1);
+		jid_free(&jid);
+		return;
+	}
+	if (s != NULL)
+		sm_session_end(sm, &s); /* the same id for another JID: the old is gone */
+	if ((rc = sm_user_exists(sm, jid)) != STORAGE_OK) {
+		log_info("%s: session for %s refused: %s", c2s, jid_s,
+		    rc == STORAGE_ERROR ? "storage error" : "no such user");
+		session_frame(sm, FRAME_SESSION_ENDED, to, c2s, sid, jid_s, FRAME_SESSION_REFUSED);
+		jid_free(&jid);
+		return;
+	}
+	/* RFC 6120 §7.7.2.2: the newer session takes the resource. */
+	if ((old = session_find_full(sm->sessions, jid)) != NULL) {
+		log_info("%s: %s replaces the session on %s %s", c2s, jid_s, old->c2s, old->id);
+		session_frame(sm, FRAME_SESSION_END, jid_domainpart(jid), old->c2s, old->id,
+		    jid_full_str(old->jid), FRAME_SESSION_REPLACED);
+		sm_session_end(sm, &old);
+	}
+	s = session_add(sm->sessions, c2s, sid, jid);
+	jid_free(&jid);
+	if (s == NULL) {
+		session_frame(sm, FRAME_SESSION_ENDED, to, c2s, sid, jid_s, FRAME_SESSION_REFUSED);
+		return;
+	}
+	log_info("session started: %s (%s %s)%s", jid_full_str(s->jid), c2s, sid,
+	    (f->flags & FRAME_F_REANNOUNCE) ? ", re-announced" : "");
+	sm_run_session(sm, SM_CHAIN_SESSION_START, s);
+	session_frame(sm, FRAME_SESSION_STARTED, to, c2s, sid, jid_full_str(s->jid), -1);
+
+	/* A re-announced session brings its last available presence: replay
+	 * it as if the client had just sent it. */
+	const void *data;
+	size_t len;
+	if ((f->flags & FRAME_F_REANNOUNCE) && frame_get(f, FRAME_TAG_STANZA, &data, &len)) {
+		struct sm_pkt p;
+		if (parse_pkt(sm, data, len, s, &p, err, sizeof(err)) == 0 &&
+		    p.kind == SM_PRESENCE && p.to == NULL)
+			sm_from_session(sm, &p);
+		else
+			log_warn("%s: re-announced presence of %s ignored: %s", c2s,
+			    jid_full_str(s->jid), p.st == NULL ? err : "not a broadcast presence");
+		sm_pkt_fini(&p);
+	}
+}
+
+static void session_end(struct sm *sm, const struct frame *f)
+{
+	const char *c2s = frame_get_str(f, FRAME_TAG_FROM, NULL);
+	const char *to = frame_get_str(f, FRAME_TAG_TO, NULL);
+	const char *sid = frame_get_str(f, FRAME_TAG_SESSION_ID, NULL);
+	const char *jid_s = frame_get_str(f, FRAME_TAG_JID, NULL);
+	uint32_t code = FRAME_SESSION_CLOSED;
+	struct sm_session *s = session_find(sm->sessions, c2s, sid);
+
+	(void)frame_get_u32(f, FRAME_TAG_CODE, &code);
+	if (s != NULL && code == FRAME_SESSION_ACCOUNT_REMOVED) {
+		/* The account is gone: its other sessions end too, and the
+		 * modules forget the user's data. */
+		struct jid *bare = jid_bare_dup(s->jid);
+		for (struct sm_session *o = session_first(sm->sessions, jid_bare_str(bare)), *next;
+		    o != NULL; o = next) {
+			next = o->next;
+			if (o == s)
+				continue;
+			session_frame(sm, FRAME_SESSION_END, jid_domainpart(bare), o->c2s, o->id,
+			    jid_full_str(o->jid), FRAME_SESSION_ACCOUNT_REMOVED);
+			sm_session_end(sm, &o);
+		}
+		sm_session_end(sm, &s);
+		sm_run_user(sm, SM_CHAIN_USER_DELETED, bare);
+		jid_free(&bare);
+	} else if (s != NULL) {
+		sm_session_end(sm, &s);
+	}
+	session_frame(sm, FRAME_SESSION_ENDED, to, c2s, sid, jid_s, (int)code);
+}
+
+/* A stanza from a session sm does not know (c2s has not re-announced it
+ * yet after an sm restart, or sm ended it meanwhile): the client hears
+ * that it was not delivered, straight back through its c2s. */
+static void unknown_session(struct sm *sm, const struct frame *f, const void *data, size_t len)
+{
+	const char *c2s = frame_get_str(f, FRAME_TAG_FROM, NULL);
+	const char *sid = frame_get_str(f, FRAME_TAG_SESSION_ID, NULL);
+	struct stanza *st = stanza_new_empty();
+	char err[ERRLEN];
+	struct buf b;
+
+	log_info("%s: stanza from unknown session %s bounced", c2s, sid);
+	if (xml_stream_parse_stanza(sm->parser, data, len, st, err, sizeof(err)) == 0 &&
+	    !stanza_is(st, stanza_root(st), NS_CLIENT, "presence") &&
+	    stanza_make_error(st, "wait", "service-unavailable", NULL) == 0) {
+		buf_init(&b);
+		stanza_write(st, &b, NULL);
+		if (router_link_route(sm->link, frame_get_str(f, FRAME_TAG_TO, NULL), c2s, NULL,
+		    sid, buf_head(&b), buf_used(&b), NULL, err, sizeof(err)) < 0)
+			log_warn("cannot bounce to %s %s: %s", c2s, sid, err);
+		buf_free(&b);
+	}
+	stanza_free(&st);
+}
+
+static void route(struct sm *sm, const struct frame *f)
+{
+	const char *from = frame_get_str(f, FRAME_TAG_FROM, NULL);
+	const char *to = frame_get_str(f, FRAME_TAG_TO, NULL);
+	const char *sid = frame_get_str(f, FRAME_TAG_SESSION_ID, NULL);
+	struct sm_session *s = NULL;
+	const void *data;
+	size_t len;
+	struct sm_pkt p;
+	char err[ERRLEN];
+
+	/* We are the final receiver: whatever happens next (delivered,
+	 * bounced, dropped by the rules) the frame is taken care of. */
+	if (router_link_ack(sm->link, to, from, &f->seq, 1, err, sizeof(err)) < 0)
+		log_warn("cannot acknowledge %s's frame %u: %s", from, f->seq, err);
+	if (seen_before(sm, from, f->seq, (f->flags & FRAME_F_RESENT) != 0)) {
+		log_debug("%s: frame %u resent, already handled", from, f->seq);
+		return;
+	}
+	(void)frame_get(f, FRAME_TAG_STANZA, &data, &len);
+	if (sid != NULL && (s = session_find(sm->sessions, from, sid)) == NULL) {
+		unknown_session(sm, f, data, len);
+		return;
+	}
+	if (parse_pkt(sm, data, len, s, &p, err, sizeof(err)) < 0) {
+		log_warn("%s: bad stanza dropped: %s", from, err);
+		sm_pkt_fini(&p);
+		return;
+	}
+	if (s != NULL) {
+		/* c2s stamped `from` with the full JID; trust nothing else. */
+		if (p.from == NULL || !jid_equal_full(p.from, s->jid)) {
+			jid_free(&p.from);
+			p.from = jid_dup(s->jid);
+			stanza_set_from(p.st, jid_full_str(s->jid));
+		}
+		sm_from_session(sm, &p);
+	} else if (p.from != NULL) {
+		sm_route(sm, &p);
+	} else {
+		log_info("%s: stanza without from dropped", from);
+	}
+	sm_pkt_fini(&p);
+}
+
+static void peer_down(struct sm *sm, const char *name)
+{
+	struct sm_session **list;
+	size_t n;
+
+	free(hash_del(sm->seen, name, strlen(name)));
+	if (strncmp(name, "c2s.", 4) != 0)
+		return;
+	list = session_list_of_c2s(sm->sessions, name, &n);
+	if (n > 0)
+		log_info("%s went away: ending its %zu sessions", name, n);
+	for (size_t i = 0; i < n; i++)
+		sm_session_end(sm, &list[i]);
+	free(list);
+}
+
+/* The router could not deliver something of ours: a ROUTE to a c2s that
+ * went away, most often. Its sender gets an error (never for an error). */
+static void router_error(struct sm *sm, const struct frame *f)
+{
+	uint32_t code = 0;
+	const char *ref_to = frame_get_str(f, FRAME_TAG_REF_TO, NULL);
+	const void *data;
+	size_t len;
+	struct sm_pkt p;
+	char err[ERRLEN];
+
+	(void)frame_get_u32(f, FRAME_TAG_CODE, &code);
+	log_info("the router could not deliver a frame to %s: %s", ref_to != NULL ? ref_to : "?",
+	    frame_error_code_name(code));
+	if (!frame_get(f, FRAME_TAG_STANZA, &data, &len))
+		return;
+	if (parse_pkt(sm, data, len, NULL, &p, err, sizeof(err)) == 0 && p.kind != SM_PRESENCE)
+		sm_bounce(sm, &p, "cancel", "service-unavailable");
+	sm_pkt_fini(&p);
+}
+
+static void link_up(struct router_link *link, const char *router, void *arg)
+{
+	(void)link;
+	(void)arg;
+	log_info("connected to %s", router);
+}
+
+static void link_down(struct router_link *link, const char *reason, void *arg)
+{
+	(void)link;
+	(void)arg;
+	log_warn("router link down: %s", reason);
+}
+
+static void link_bound(struct router_link *link, const char *name, uint16_t flags, void *arg)
+{
+	(void)link;
+	(void)flags;
+	(void)arg;
+	log_info("bound %s", name);
+}
+
+static void link_bind_error(struct router_link *link, const char *name, uint32_t code,
+    const char *text, void *arg)
+{
+	(void)link;
+	(void)arg;
+	log_error("the router refused to bind %s: %s%s%s", name, frame_error_code_name(code),
+	    text != NULL ? ": " : "", text != NULL ? text : "");
+}
+
+static void link_frame(struct router_link *link, const struct frame *f, void *arg)
+{
+	struct sm *sm = arg;
+
+	(void)link;
+	switch (f->type) {
+	case FRAME_SESSION_START:
+		session_start(sm, f);
+		break;
+	case FRAME_SESSION_END:
+		session_end(sm, f);
+		break;
+	case FRAME_ROUTE:
+		route(sm, f);
+		break;
+	case FRAME_PEER_DOWN:
+		peer_down(sm, frame_get_str(f, FRAME_TAG_NAME, NULL));
+		break;
+	case FRAME_ERROR:
+		router_error(sm, f);
+		break;
+	default:
+		/* SESSION_ENDED (c2s confirming an end we asked for), ACKs of
+		 * our ROUTEs, PEER_UP: nothing to do. */
+		break;
+	}
+}
+
+int sm_link_open(struct sm *sm, int instance, char *err, size_t errlen)
+{
+	const struct conf *c = sm->conf;
+	char secret[ROUTER_SECRET_MAX + 1], why[ERRLEN];
+	size_t secret_len;
+
+	(void)instance; /* one sm for now: its name is "sm" */
+	if (router_secret_get(c, secret, &secret_len, why, sizeof(why)) < 0)
+		return errf(err, errlen, "%s: %s: %s", conf_where(c, router_secret_setting(c)),
+		    router_secret_setting(c), why);
+	const struct router_link_settings settings = {
+		.socket_path = conf_str(c, "router.socket"),
+		.name = SM_NAME, .role = "sm",
+		.secret = secret, .secret_len = secret_len,
+		.max_frame = (size_t)conf_size(c, "router.max_frame"),
+	};
+	const struct router_link_callbacks cbs = {
+		.up = link_up, .down = link_down, .bound = link_bound,
+		.bind_error = link_bind_error, .frame = link_frame,
+	};
+	sm->seen = hash_new(16);
+	sm->link = router_link_new(sm->loop, &settings, &cbs, sm, err, errlen);
+	explicit_bzero(secret, sizeof(secret));
+	if (sm->link == NULL)
+		return -1;
+	for (size_t i = 0; i < conf_strlist_count(c, "hosts"); i++)
+		router_link_bind(sm->link, conf_strlist_get(c, "hosts", i), 0);
+	return 0;
+}
+
+void sm_link_close(struct sm *sm)
+{
+	router_link_free(&sm->link);
+	hash_free(&sm->seen, free);
+}
