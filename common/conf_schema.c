@@ -253,7 +253,7 @@ const struct conf_schema conf_parley_schema = { parley_keys, ARRAY_LEN(parley_ke
 
 /* parleyd.services when the file leaves it out: the processes that exist
  * so far. Extend as each process is built (and doc/config.md with it). */
-static const char *const default_services[] = { "router" };
+static const char *const default_services[] = { "router", "auth", "sm", "c2s" };
 
 bool conf_service_enabled(const struct conf *c, const char *service)
 {

@@ -38,9 +38,9 @@
 #define SECRET_BYTES 32 /* 256 bits, written as 64 hex digits */
 #define COMPONENT_SECRET_BYTES 16
 
-/* The processes this version of Parley has, for parleyd.services: each
- * issue that brings a process adds it here (and its settings below). */
-#define INIT_SERVICES "\"router\""
+/* parleyd.services is left to its default (every process this version of
+ * Parley has); the file shows it commented. */
+#define INIT_SERVICES "\"router\", \"auth\", \"sm\", \"c2s\""
 
 /* The standard ports (RFC 6120, XEP-0368, XEP-0114). */
 #define PORT_C2S 5222
@@ -675,7 +675,7 @@ static void build_config(const struct init_opts *o, const struct init_plan *p, s
 	    "# The supervisor: which processes it runs, and how it restarts them.\n"
 	    "parleyd = {\n"
 	    "\t# Started in the order router, auth, sm, c2s, s2s; stopped in reverse.\n"
-	    "\tservices = [ %s ];\n"
+	    "\t#services = [ %s ];\n"
 	    "\t#pid_file = \"%s/parleyd.pid\";\n", INIT_SERVICES, p->run);
 	if (p->bin_dir[0] != '\0')
 		buf_appendf(b,

@@ -24,6 +24,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import parley  # noqa: E402
 from parley import BUILD, Suite, Tap, wait_until  # noqa: E402
 
 PARLEYCTL = os.path.join(BUILD, "parleyctl")
@@ -390,7 +391,7 @@ def test_status_nothing_running():
 
 def test_status_with_router():
     s = Suite("ctl-status-router")
-    conf = s.config()
+    conf = s.config({"parleyd": 'services = [ "router" ];'})
     sock = s.path("run", "router.sock")
     router = s.start("router", ["parley-router", "-f", "-c", conf])
     wait_until(lambda: os.path.exists(sock) or not router.alive(), 10)
@@ -449,28 +450,33 @@ def test_status_with_router():
 def test_parleyd_runs_init_dir():
     parleyd = os.path.join(BUILD, "parleyd")
     s = Suite("ctl-parleyd")
-    d = init_dir(s, "site", "--domain", "example.test", "--component-port", 0)
+    d = init_dir(s, "site", "--domain", "example.test", "--component-port", 0,
+                 "--c2s-port", parley.free_port(), "--c2s-tls-port", parley.free_port())
     conf = os.path.join(d, "parley.conf")
     p = s.start("parleyd", [parleyd, "-f", "-c", conf])
     state = os.path.join(d, "run", "parleyd.state")
     log_path = os.path.join(d, "log", "parley.log")
 
-    def router_running():
+    def all_running():
         try:
-            return re.search(r"^router [1-9]\d* running ", open(state).read(), re.M)
+            text = open(state).read()
         except OSError:
             return None
-    up = wait_until(lambda: router_running() or not p.alive(), 15)
+        return all(re.search(rf"^{name} [1-9]\d* running ", text, re.M)
+                   for name in ("router", "auth", "sm", r"c2s\.1"))
+    up = wait_until(lambda: all_running() or not p.alive(), 20)
     if placeholder(p):
         tap.skip("parleyd runs an init'ed directory", "parleyd is not built yet")
         return
     log = p.log() + (open(log_path).read() if os.path.exists(log_path) else "")
-    if not tap.ok(up and p.alive(), "parleyd -c DIR/parley.conf starts the router", log):
+    if not tap.ok(up and p.alive(), "parleyd -c DIR/parley.conf starts router, auth, sm and c2s",
+                  log):
         return
     rc, out, err = ctl("-c", conf, "status")
     tap.ok(rc == 0 and re.search(r"^parleyd: running, pid \d+", out, re.M) is not None
-           and re.search(r"^router\s+\d+\s+running", out, re.M) is not None,
-           "parleyd: status shows parleyd and the router running", out + err)
+           and all(re.search(rf"^{n}\s+\d+\s+running", out, re.M) is not None
+                   for n in ("router", "auth", "sm", r"c2s\.1")),
+           "parleyd: status shows parleyd and every process running", out + err)
     tap.eq(p.stop(timeout=15), 0, "parleyd: stops cleanly on SIGTERM")
 
 

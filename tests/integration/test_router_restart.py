@@ -16,7 +16,7 @@ from testpeer import TestPeer  # noqa: E402
 t = parley.Tap()
 suite = parley.Suite("router-restart")
 conf = suite.config({"router": 'component_port = 0;\nallowed_users = [ "root", "nobody" ];',
-                     "parleyd": 'restart_delay = "200ms";'})
+                     "parleyd": 'restart_delay = "200ms";\nservices = [ "router" ];'})
 state_path = suite.path("run", "parleyd.state")
 socket_path = suite.path("run", "router.sock")
 
