@@ -207,6 +207,19 @@ class Suite:
                 p.stop()
             except Exception:
                 pass
+        # Keep the processes' logs where tests/run collects logs, so a
+        # failure in CI can be read after the temp dir is gone.
+        keep = os.environ.get("PARLEY_LOG_DIR")
+        if keep:
+            dest = os.path.join(keep, os.path.basename(self.dir))
+            try:
+                os.makedirs(dest, exist_ok=True)
+                for root, _, files in os.walk(self.dir):
+                    for f in files:
+                        if f.endswith(".log"):
+                            subprocess.run(["cp", os.path.join(root, f), dest])
+            except OSError:
+                pass
         if os.environ.get("PARLEY_KEEP") != "1":
             subprocess.run(["rm", "-rf", self.dir])
         else:
