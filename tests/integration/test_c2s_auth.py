@@ -54,6 +54,14 @@ for mech in ("SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS"):
     out = slix(a, mech, "tls12")
     t.ok(out.startswith("OK alice@example.test/"), f"slixmpp {mech} (tls-unique, TLS 1.2): success",
          out + "\n" + a.auth.log()[-500:])
+# On TLS 1.3 slixmpp (Python's ssl) still sends p=tls-unique with its own Finished message;
+# c2s.sasl_tls13_unique_compat (on by default) lets it log in, with whatever it picks.
+out = slix(a, "auto")
+t.ok(out.startswith("OK alice@example.test/"), "slixmpp with its own choice of mechanism "
+     "(TLS 1.3): success", out + "\n" + a.auth.log()[-500:])
+out = slix(a, "SCRAM-SHA-256-PLUS")
+t.ok(out.startswith("OK alice@example.test/"), "slixmpp SCRAM-SHA-256-PLUS on TLS 1.3 "
+     "(legacy tls-unique): success", out + "\n" + a.auth.log()[-500:])
 out = slix(a, "SCRAM-SHA-256-PLUS", "tls12", "direct")
 t.ok(out.startswith("OK alice@example.test/"), "and over direct TLS", out)
 out = slix(a, "SCRAM-SHA-1-PLUS", "tls12", password="wrong")
@@ -62,6 +70,14 @@ out = slix(a, "SCRAM-SHA-1")
 t.ok(out.startswith("FAIL") and "lacks channel binding" in a.auth.log(),
      "SCRAM without -PLUS from a client that could bind, while -PLUS was offered: refused "
      "(RFC 5802 downgrade check)", out)
+
+# Strict RFC 9266: no tls-unique on TLS 1.3, so slixmpp's -PLUS fails there.
+strict = site_with("strict", "sasl_tls13_unique_compat = false;\n")
+out = slix(strict, "SCRAM-SHA-256-PLUS")
+t.ok(out.startswith("FAIL"), "with sasl_tls13_unique_compat off, tls-unique on TLS 1.3 is "
+     "refused", out)
+out = slix(strict, "SCRAM-SHA-256-PLUS", "tls12")
+t.ok(out.startswith("OK alice@example.test/"), "and TLS 1.2 still binds with tls-unique", out)
 
 # A site that offers no -PLUS: plain SCRAM then succeeds.
 b = site_with("b", 'sasl_mechanisms = [ "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN" ];\n')

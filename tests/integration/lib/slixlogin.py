@@ -2,7 +2,7 @@
 """slixlogin.py — one login with python3-slixmpp (Debian's 1.8.3), run as
 its own process so each test gets a clean asyncio loop:
 
-    slixlogin.py PORT JID PASSWORD MECHANISM [tls12] [direct]
+    slixlogin.py PORT JID PASSWORD MECHANISM|auto [tls12] [direct]
 
 Prints "OK <bound JID>" after session_start, or "FAIL <why>", and exits.
 The server's self-signed certificate is not checked (loopback test).
@@ -20,7 +20,8 @@ def main():
     port, jid, password, mech = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     flags = set(sys.argv[5:])
     logging.basicConfig(level=logging.ERROR)
-    xmpp = slixmpp.ClientXMPP(jid, password, sasl_mech=mech)
+    # "auto": let slixmpp choose, as an application using it would.
+    xmpp = slixmpp.ClientXMPP(jid, password, sasl_mech=None if mech == "auto" else mech)
     xmpp.ssl_context.check_hostname = False
     xmpp.ssl_context.verify_mode = ssl.CERT_NONE
     if "tls12" in flags:
