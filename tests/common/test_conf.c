@@ -782,7 +782,7 @@ START_TEST(test_example_config_with_every_default_uncommented_sets_every_key)
 		size_t indent = strspn(line, " \t");
 		const char *p = line + indent + 1;
 		if (line[indent] == '#' && islower((unsigned char)*p)) {
-			size_t name = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+			size_t name = strspn(p, "abcdefghijklmnopqrstuvwxyz_0123456789");
 			if (strncmp(p + name, " = ", 3) == 0) {
 				buf_append(&out, line, indent);
 				buf_append(&out, p, n - indent - 1);
