@@ -64,6 +64,7 @@ struct c2s_config {
 	const char *mechs[C2S_MAX_MECHS];
 	size_t nmechs;
 	bool sasl_external;
+	bool tls13_unique_compat;
 	bool registration;
 	uint64_t sasl_timeout_ms;
 	unsigned max_auth_failures;

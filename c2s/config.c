@@ -106,6 +106,7 @@ int c2s_configure(struct c2s *c2s, const struct conf *c, struct conf_errors *err
 	}
 	cfg->require_tls = conf_bool(c, "c2s.require_tls");
 	cfg->sasl_external = conf_bool(c, "c2s.sasl_external");
+	cfg->tls13_unique_compat = conf_bool(c, "c2s.sasl_tls13_unique_compat");
 	cfg->registration = conf_bool(c, "auth.registration");
 	cfg->sasl_timeout_ms = (uint64_t)conf_duration_ms(c, "c2s.sasl_timeout");
 	cfg->max_auth_failures = (unsigned)conf_int(c, "c2s.max_auth_failures");

@@ -174,6 +174,12 @@ static void put_bindings(struct client *c, struct buf *b)
 		frame_put_str(b, FRAME_TAG_CB_TYPE, tls_channel_binding_name((enum tls_channel_binding)t));
 		frame_put(b, FRAME_TAG_CB_DATA, data, len);
 	}
+	/* Not advertised, but honoured: see c2s.sasl_tls13_unique_compat. */
+	if (c->tls != NULL && c->tls_on && c->c2s->cfg.tls13_unique_compat && !(cb & (1u << TLS_CB_UNIQUE)) &&
+	    tls_legacy_unique_tls13(c->tls, data, sizeof(data), &len, err, sizeof(err)) == 0) {
+		frame_put_str(b, FRAME_TAG_CB_TYPE, tls_channel_binding_name(TLS_CB_UNIQUE));
+		frame_put(b, FRAME_TAG_CB_DATA, data, len);
+	}
 }
 
 static void put_peer_cert(struct client *c, struct buf *b)

@@ -187,6 +187,8 @@ static const struct conf_key parley_keys[] = {
 	  .doc = "SASL mechanisms offered, best first (default: SCRAM-SHA-256-PLUS, SCRAM-SHA-1-PLUS, "
 	      "SCRAM-SHA-256, SCRAM-SHA-1, PLAIN)" },
 	BOOL("c2s.sasl_external", "false", "offer SASL EXTERNAL to clients that show a certificate"),
+	BOOL("c2s.sasl_tls13_unique_compat", "true",
+	    "accept tls-unique from TLS 1.2-era clients on TLS 1.3 connections"),
 	DURATION("c2s.sasl_timeout", "45s", 100, 600000,
 	    "time auth has to answer a SASL step (more than auth.failures.delay_max)"),
 	INT("c2s.max_auth_failures", "3", 1, 100, "failed SASL attempts before the stream is closed"),

@@ -1097,6 +1097,24 @@ static int tls_unique(const struct tls_conn *conn, unsigned char *out, size_t ou
 	return 0;
 }
 
+int tls_legacy_unique_tls13(const struct tls_conn *conn, unsigned char *out, size_t outlen,
+    size_t *len, char *err, size_t errlen)
+{
+	SSL *ssl = conn->ssl;
+	if (SSL_version(ssl) < TLS1_3_VERSION)
+		return errf(err, errlen, "not a TLS 1.3 connection");
+	if (SSL_session_reused(ssl) == 1)
+		return errf(err, errlen, "a resumed TLS 1.3 session has no unique Finished");
+	unsigned char finished[TLS_CB_MAX];
+	size_t n = conn->ctx->server ? SSL_get_peer_finished(ssl, finished, sizeof(finished)) :
+	    SSL_get_finished(ssl, finished, sizeof(finished));
+	if (n == 0 || n > sizeof(finished) || n > outlen)
+		return errf(err, errlen, "no client Finished message available");
+	memcpy(out, finished, n);
+	*len = n;
+	return 0;
+}
+
 static int tls_exporter(const struct tls_conn *conn, unsigned char *out, size_t outlen,
     size_t *len, char *err, size_t errlen)
 {

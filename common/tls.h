@@ -219,6 +219,15 @@ enum tls_channel_binding {
  * does not have that type (wrong version, no EMS, handshake not done...). */
 int tls_channel_binding(const struct tls_conn *conn, enum tls_channel_binding type,
     unsigned char *out, size_t outlen, size_t *len, char *err, size_t errlen);
+/* On TLS 1.3 only: the bytes that TLS 1.2-era client libraries (OpenSSL's
+ * SSL_get_finished, as Python's ssl module and so slixmpp use it) send as
+ * "tls-unique": the client's Finished message. RFC 9266 forbids tls-unique
+ * on TLS 1.3 and this is not advertised as a channel binding; c2s passes it
+ * on only when c2s.sasl_tls13_unique_compat allows, so that such clients
+ * can log in with -PLUS. Our connections are never resumed (no tickets, no
+ * cache), so the client's Finished is unique to the connection. */
+int tls_legacy_unique_tls13(const struct tls_conn *conn, unsigned char *out, size_t outlen,
+    size_t *len, char *err, size_t errlen);
 /* Bit (1u << type) set for each type tls_channel_binding() can give. */
 unsigned tls_channel_bindings_available(const struct tls_conn *conn);
 /* "tls-unique", "tls-exporter", "tls-server-end-point". */
