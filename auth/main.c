@@ -18,6 +18,7 @@
 
 #include "auth.h"
 #include "cli.h"
+#include "daemon.h"
 #include "log.h"
 #include "router_secret.h"
 #include "xml_stream.h"
@@ -28,43 +29,9 @@
 
 static void open_log(struct auth *a, const struct conf *c, bool foreground)
 {
-	enum log_level level;
-	char err[ERRLEN];
-
-	conf_log_for(c, "auth", &a->log_target, &level);
-	if (foreground && !conf_is_set(c, "log.target") && !conf_is_set(c, "auth.log.target"))
-		a->log_target = "stderr";
-	if (log_open(PROCESS, a->log_target, level, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s: %s: %s\n", PROCESS, conf_where(c, "auth.log.target"), err);
-		exit(EXIT_FAILURE);
-	}
-	a->report_fd = 2;
-	if (log_fd() > 2)
-		a->report_fd = fcntl(log_fd(), F_DUPFD_CLOEXEC, 3);
+	daemon_open_log(c, PROCESS, "auth", foreground, &a->log_target, &a->report_fd);
 }
 
-static void daemonize(void)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		log_fatal("fork: %s", strerror(errno));
-	if (pid > 0)
-		_exit(EXIT_SUCCESS);
-	if (setsid() < 0)
-		log_fatal("setsid: %s", strerror(errno));
-	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		if (log_fd() != 2)
-			dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	if (chdir("/") < 0)
-		log_fatal("chdir /: %s", strerror(errno));
-}
 
 /* --- the router link ------------------------------------------------------------ */
 
@@ -192,17 +159,10 @@ static void stop(struct loop *loop, int signo, void *arg)
 static void reopen_log(struct loop *loop, int signo, void *arg)
 {
 	struct auth *a = arg;
-	char err[ERRLEN];
 
 	(void)loop;
 	(void)signo;
-	if (log_reopen(err, sizeof(err)) < 0) {
-		log_error("SIGHUP: %s", err);
-		return;
-	}
-	if (a->report_fd > 2 && log_fd() > 2)
-		(void)dup3(log_fd(), a->report_fd, O_CLOEXEC);
-	log_info("SIGHUP: log reopened");
+	daemon_reopen_log(a->report_fd);
 }
 
 static void fail(const char *what, const char *err)
@@ -231,7 +191,7 @@ int main(int argc, char **argv)
 	}
 	open_log(&a, conf, opts.foreground);
 	if (!opts.foreground)
-		daemonize();
+		daemon_detach();
 
 	/* 2. What needs root or files: the salt secret, the store (or the
 	 * pipe program, started by its launcher), the loop and the link. */

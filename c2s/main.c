@@ -18,6 +18,7 @@
 
 #include "c2s.h"
 #include "cli.h"
+#include "daemon.h"
 #include "log.h"
 
 #define PROCESS "parley-c2s"
@@ -25,35 +26,16 @@
 
 static void open_log(struct c2s *c2s, const struct conf *c, bool foreground)
 {
-	enum log_level level;
-	char err[ERRLEN];
-
-	conf_log_for(c, "c2s", &c2s->log_target, &level);
-	if (foreground && !conf_is_set(c, "log.target") && !conf_is_set(c, "c2s.log.target"))
-		c2s->log_target = "stderr";
-	if (log_open(PROCESS, c2s->log_target, level, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s: %s: %s\n", PROCESS, conf_where(c, "c2s.log.target"), err);
-		exit(EXIT_FAILURE);
-	}
-	c2s->report_fd = 2;
-	if (log_fd() > 2)
-		c2s->report_fd = fcntl(log_fd(), F_DUPFD_CLOEXEC, 3);
+	daemon_open_log(c, PROCESS, "c2s", foreground, &c2s->log_target, &c2s->report_fd);
 }
 
 static void reopen_log(struct loop *loop, int signo, void *arg)
 {
 	struct c2s *c2s = arg;
-	char err[ERRLEN];
 
 	(void)loop;
 	(void)signo;
-	if (log_reopen(err, sizeof(err)) < 0) {
-		log_error("SIGHUP: %s", err);
-		return;
-	}
-	if (c2s->report_fd > 2 && log_fd() > 2)
-		(void)dup3(log_fd(), c2s->report_fd, O_CLOEXEC);
-	log_info("SIGHUP: log reopened");
+	daemon_reopen_log(c2s->report_fd);
 }
 
 static uint64_t stop_deadline;
@@ -103,28 +85,6 @@ static void raise_fd_limit(const struct c2s *c2s)
 		    "(%zu) will fit", (unsigned long)rl.rlim_cur, c2s->cfg.max_connections);
 }
 
-static void daemonize(void)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		log_fatal("fork: %s", strerror(errno));
-	if (pid > 0)
-		_exit(EXIT_SUCCESS);
-	if (setsid() < 0)
-		log_fatal("setsid: %s", strerror(errno));
-	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		if (log_fd() != 2)
-			dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	if (chdir("/") < 0)
-		log_fatal("chdir /: %s", strerror(errno));
-}
 
 static void fail(struct c2s *c2s, const char *what, const char *err)
 {
@@ -178,7 +138,7 @@ int main(int argc, char **argv)
 	if (c2s_listen(&c2s, err, sizeof(err)) < 0)
 		fail(&c2s, "cannot start", err);
 	if (!opts.foreground)
-		daemonize();
+		daemon_detach();
 	c2s.by_sid = hash_new(64);
 	c2s.by_jid = hash_new(64);
 	c2s.per_addr = hash_new(64);

@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "daemon.h"
 #include "log.h"
 #include "loop.h"
 #include "router.h"
@@ -27,37 +28,16 @@
 /* With -f and no log.target in the file, the log goes to the terminal. */
 static void open_log(struct router *r, const struct conf *c, bool foreground)
 {
-	enum log_level level;
-	char err[ERRLEN];
-
-	conf_log_for(c, "router", &r->log_target, &level);
-	if (foreground && !conf_is_set(c, "log.target") && !conf_is_set(c, "router.log.target"))
-		r->log_target = "stderr";
-	if (log_open(PROCESS, r->log_target, level, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s: %s: %s\n", PROCESS, conf_where(c, "router.log.target"), err);
-		exit(EXIT_FAILURE);
-	}
-	/* The sandbox's violation line goes where the log goes; a file gets a
-	 * descriptor of its own, which SIGHUP points at the reopened file. */
-	r->report_fd = 2;
-	if (log_fd() > 2)
-		r->report_fd = fcntl(log_fd(), F_DUPFD_CLOEXEC, 3);
+	daemon_open_log(c, PROCESS, "router", foreground, &r->log_target, &r->report_fd);
 }
 
 static void reopen_log(struct loop *loop, int signo, void *arg)
 {
 	struct router *r = arg;
-	char err[ERRLEN];
 
 	(void)loop;
 	(void)signo;
-	if (log_reopen(err, sizeof(err)) < 0) {
-		log_error("SIGHUP: %s", err);
-		return;
-	}
-	if (r->report_fd > 2 && log_fd() > 2)
-		(void)dup3(log_fd(), r->report_fd, O_CLOEXEC);
-	log_info("SIGHUP: log reopened");
+	daemon_reopen_log(r->report_fd);
 }
 
 static void stop(struct loop *loop, int signo, void *arg)
@@ -81,30 +61,6 @@ static void raise_fd_limit(const struct router *r)
 		    "(%zu) will fit", (unsigned long)rl.rlim_cur, r->max_peers);
 }
 
-/* Without -f: detach from the terminal, once the sockets are open so that
- * their errors were still seen there. */
-static void daemonize(void)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		log_fatal("fork: %s", strerror(errno));
-	if (pid > 0)
-		_exit(EXIT_SUCCESS);
-	if (setsid() < 0)
-		log_fatal("setsid: %s", strerror(errno));
-	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		if (log_fd() != 2)
-			dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	if (chdir("/") < 0)
-		log_fatal("chdir /: %s", strerror(errno));
-}
 
 static void fail(struct router *r, const char *what, const char *err)
 {
@@ -139,7 +95,7 @@ int main(int argc, char **argv)
 	if (router_listen(&r, err, sizeof(err)) < 0)
 		fail(&r, "cannot start", err);
 	if (!opts.foreground)
-		daemonize();
+		daemon_detach();
 	if ((r.loop = loop_new(err, sizeof(err))) == NULL ||
 	    loop_signal(r.loop, SIGTERM, stop, &r, err, sizeof(err)) < 0 ||
 	    loop_signal(r.loop, SIGINT, stop, &r, err, sizeof(err)) < 0 ||

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "daemon.h"
 #include "log.h"
 #include "sm.h"
 #include "storage.h"
@@ -27,43 +28,9 @@
 
 static void open_log(struct sm *sm, const struct conf *c, bool foreground)
 {
-	enum log_level level;
-	char err[ERRLEN];
-
-	conf_log_for(c, "sm", &sm->log_target, &level);
-	if (foreground && !conf_is_set(c, "log.target") && !conf_is_set(c, "sm.log.target"))
-		sm->log_target = "stderr";
-	if (log_open(PROCESS, sm->log_target, level, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s: %s: %s\n", PROCESS, conf_where(c, "sm.log.target"), err);
-		exit(EXIT_FAILURE);
-	}
-	sm->report_fd = 2;
-	if (log_fd() > 2)
-		sm->report_fd = fcntl(log_fd(), F_DUPFD_CLOEXEC, 3);
+	daemon_open_log(c, PROCESS, "sm", foreground, &sm->log_target, &sm->report_fd);
 }
 
-static void daemonize(void)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		log_fatal("fork: %s", strerror(errno));
-	if (pid > 0)
-		_exit(EXIT_SUCCESS);
-	if (setsid() < 0)
-		log_fatal("setsid: %s", strerror(errno));
-	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		if (log_fd() != 2)
-			dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	if (chdir("/") < 0)
-		log_fatal("chdir /: %s", strerror(errno));
-}
 
 static void flushed(struct loop *loop, void *arg)
 {
@@ -92,17 +59,10 @@ static void stop(struct loop *loop, int signo, void *arg)
 static void reopen_log(struct loop *loop, int signo, void *arg)
 {
 	struct sm *sm = arg;
-	char err[ERRLEN];
 
 	(void)loop;
 	(void)signo;
-	if (log_reopen(err, sizeof(err)) < 0) {
-		log_error("SIGHUP: %s", err);
-		return;
-	}
-	if (sm->report_fd > 2 && log_fd() > 2)
-		(void)dup3(log_fd(), sm->report_fd, O_CLOEXEC);
-	log_info("SIGHUP: log reopened");
+	daemon_reopen_log(sm->report_fd);
 }
 
 static void fail(const char *what, const char *err)
@@ -133,7 +93,7 @@ int main(int argc, char **argv)
 	sm.users_in_storage = strcmp(conf_str(conf, "auth.backend"), "internal") == 0;
 	open_log(&sm, conf, opts.foreground);
 	if (!opts.foreground)
-		daemonize();
+		daemon_detach();
 
 	/* 2. What needs root or files: the store (users), the loop, the
 	 * stanza parser, the modules and the router link. */
