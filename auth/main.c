@@ -35,37 +35,6 @@ static void open_log(struct auth *a, const struct conf *c, bool foreground)
 
 /* --- the router link ------------------------------------------------------------ */
 
-static void link_up(struct router_link *link, const char *router, void *arg)
-{
-	(void)link;
-	(void)arg;
-	log_info("connected to %s", router);
-}
-
-static void link_down(struct router_link *link, const char *reason, void *arg)
-{
-	(void)link;
-	(void)arg;
-	log_warn("router link down: %s", reason);
-}
-
-static void link_bound(struct router_link *link, const char *name, uint16_t flags, void *arg)
-{
-	(void)link;
-	(void)flags;
-	(void)arg;
-	log_info("bound %s", name);
-}
-
-static void link_bind_error(struct router_link *link, const char *name, uint32_t code,
-    const char *text, void *arg)
-{
-	(void)link;
-	(void)arg;
-	log_error("the router refused to bind %s: %s%s%s", name, frame_error_code_name(code),
-	    text != NULL ? ": " : "", text != NULL ? text : "");
-}
-
 static void link_frame(struct router_link *link, const struct frame *f, void *arg)
 {
 	struct auth *a = arg;
@@ -118,8 +87,8 @@ static int open_link(struct auth *a, const struct conf *c, int instance, char *e
 		.max_frame = (size_t)conf_size(c, "router.max_frame"),
 	};
 	const struct router_link_callbacks cbs = {
-		.up = link_up, .down = link_down, .bound = link_bound,
-		.bind_error = link_bind_error, .frame = link_frame,
+		/* router_link logs up, down and refused binds itself. */
+		.frame = link_frame,
 	};
 	a->link = router_link_new(a->loop, &settings, &cbs, a, err, errlen);
 	explicit_bzero(secret, sizeof(secret));

@@ -648,7 +648,7 @@ static int handle_frame(struct router_link *link, const struct frame *f)
 			return 0;
 		}
 		b->bound = true;
-		log_debug("router link %s: bound %s", link->name, name);
+		log_info("router link %s: bound %s", link->name, name);
 		CALLBACK(link, bound, name, f->flags);
 		return 0;
 	}

@@ -300,37 +300,6 @@ static void router_error(struct sm *sm, const struct frame *f)
 	sm_pkt_fini(&p);
 }
 
-static void link_up(struct router_link *link, const char *router, void *arg)
-{
-	(void)link;
-	(void)arg;
-	log_info("connected to %s", router);
-}
-
-static void link_down(struct router_link *link, const char *reason, void *arg)
-{
-	(void)link;
-	(void)arg;
-	log_warn("router link down: %s", reason);
-}
-
-static void link_bound(struct router_link *link, const char *name, uint16_t flags, void *arg)
-{
-	(void)link;
-	(void)flags;
-	(void)arg;
-	log_info("bound %s", name);
-}
-
-static void link_bind_error(struct router_link *link, const char *name, uint32_t code,
-    const char *text, void *arg)
-{
-	(void)link;
-	(void)arg;
-	log_error("the router refused to bind %s: %s%s%s", name, frame_error_code_name(code),
-	    text != NULL ? ": " : "", text != NULL ? text : "");
-}
-
 static void link_frame(struct router_link *link, const struct frame *f, void *arg)
 {
 	struct sm *sm = arg;
@@ -376,8 +345,8 @@ int sm_link_open(struct sm *sm, int instance, char *err, size_t errlen)
 		.max_frame = (size_t)conf_size(c, "router.max_frame"),
 	};
 	const struct router_link_callbacks cbs = {
-		.up = link_up, .down = link_down, .bound = link_bound,
-		.bind_error = link_bind_error, .frame = link_frame,
+		/* router_link logs up, down and refused binds itself. */
+		.frame = link_frame,
 	};
 	sm->seen = hash_new(16);
 	sm->link = router_link_new(sm->loop, &settings, &cbs, sm, err, errlen);
