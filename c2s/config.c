@@ -135,14 +135,23 @@ int c2s_tls_setup(struct c2s *c2s, char *err, size_t errlen)
 {
 	const struct conf *c = c2s->conf;
 	static const char *const alpn[] = { "xmpp-client" };
-	struct tls_cert_settings cert = {
-		.domain = NULL,
-		.cert_file = conf_str(c, "tls.certificate"),
-		.key_file = conf_str(c, "tls.key"),
-	};
+	size_t ndomains = conf_list_count(c, "tls.domains"), ncerts = 0;
+	struct tls_cert_settings *certs = xcalloc(ndomains + 1, sizeof(*certs));
+
+	/* The first is the default, for clients without SNI or with another
+	 * name: tls.certificate when set, else the first per-domain one. */
+	if (conf_str(c, "tls.certificate") != NULL)
+		certs[ncerts++] = (struct tls_cert_settings){ .domain = NULL,
+			.cert_file = conf_str(c, "tls.certificate"), .key_file = conf_str(c, "tls.key") };
+	for (size_t i = 0; i < ndomains; i++) {
+		const struct conf *e = conf_list_elem(c, "tls.domains", i);
+		const char *cert_file = conf_str(e, "certificate"), *key_file = conf_str(e, "key");
+		certs[ncerts++] = (struct tls_cert_settings){ .domain = conf_str(e, "domain"),
+			.cert_file = cert_file, .key_file = key_file != NULL ? key_file : cert_file };
+	}
 	struct tls_settings settings = {
-		.certs = &cert,
-		.ncerts = 1,
+		.certs = certs,
+		.ncerts = ncerts,
 		.ciphers = conf_str(c, "tls.ciphers"),
 		.ciphersuites = conf_str(c, "tls.ciphersuites"),
 		.ca_file = conf_str(c, "tls.ca_file"),
@@ -154,12 +163,16 @@ int c2s_tls_setup(struct c2s *c2s, char *err, size_t errlen)
 	};
 	char why[ERRLEN];
 
-	if (tls_library_init(why, sizeof(why)) < 0)
-		return errf(err, errlen, "TLS: %s", why);
-	c2s->tls = tls_context_new_server(&settings, why, sizeof(why));
-	if (c2s->tls == NULL)
-		return errf(err, errlen, "TLS: %s", why);
-	return 0;
+	int rc = 0;
+	if (ncerts == 0)
+		rc = errf(err, errlen, "TLS: set tls.certificate or tls.domains: clients need a "
+		    "certificate");
+	else if (tls_library_init(why, sizeof(why)) < 0)
+		rc = errf(err, errlen, "TLS: %s", why);
+	else if ((c2s->tls = tls_context_new_server(&settings, why, sizeof(why))) == NULL)
+		rc = errf(err, errlen, "TLS: %s", why);
+	free(certs);
+	return rc;
 }
 
 void c2s_unconfigure(struct c2s *c2s)

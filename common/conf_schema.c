@@ -136,6 +136,13 @@ static const struct conf_key parley_keys[] = {
 	STRING("tls.ciphersuites", NULL, check_nonempty, "OpenSSL ciphersuites for TLS 1.3"),
 	PATH("tls.ca_file", NULL, "PEM bundle of CAs trusted to verify peers"),
 	PATH("tls.ca_path", NULL, "directory of hashed CA certificates trusted to verify peers"),
+	{ .path = "tls.domains", .type = CONF_GROUP_LIST, .min = 0, .max = 10000,
+	  .doc = "a certificate per hosted domain, chosen by SNI" },
+	{ .path = "tls.domains.domain", .type = CONF_STRING, .flags = CONF_REQUIRED,
+	  .check = check_domain, .doc = "the domain this certificate is for" },
+	{ .path = "tls.domains.certificate", .type = CONF_PATH, .flags = CONF_REQUIRED,
+	  .doc = "PEM file: the certificate, then its chain" },
+	PATH("tls.domains.key", NULL, "PEM file holding the private key (default: the certificate file)"),
 
 	GROUP("router", "the hub every other process connects to"),
 	PATH("router.socket", "${run_dir}/router.sock", "Unix socket the router listens on"),

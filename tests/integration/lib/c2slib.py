@@ -16,12 +16,12 @@ from routerlib import SECRET, read, socket_answers
 HOST = "example.test"
 
 
-def make_cert(suite):
-    cert, key = suite.path("c2s-cert.pem"), suite.path("c2s-key.pem")
+def make_cert(suite, host=HOST):
+    cert, key = suite.path(f"c2s-cert-{host}.pem"), suite.path(f"c2s-key-{host}.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "2", "-subj", f"/CN={HOST}", "-addext",
-                    f"subjectAltName=DNS:{HOST}"], check=True, capture_output=True)
+                    "-days", "2", "-subj", f"/CN={host}", "-addext",
+                    f"subjectAltName=DNS:{host}"], check=True, capture_output=True)
     os.chmod(key, 0o600)
     return cert, key
 
@@ -30,7 +30,7 @@ class Site:
     """Router + c2s, with a config the test shapes."""
 
     def __init__(self, suite, c2s_settings="", top="", name="site", address="127.0.0.1",
-                 router_settings=""):
+                 router_settings="", hosts=(HOST,), tls_settings=""):
         self.suite = suite
         self.name = name
         self.cert, self.key = make_cert(suite)
@@ -44,8 +44,8 @@ class Site:
         conf = suite.config({"router": f'socket = "{self.sock}";\ncomponent_port = 0;\n'
                              + router_settings,
                              "c2s": c2s},
-                            top=f'tls = {{ certificate = "{self.cert}"; key = "{self.key}"; }};\n'
-                            + top, secret=SECRET)
+                            top=f'tls = {{ certificate = "{self.cert}"; key = "{self.key}";\n'
+                            + tls_settings + '};\n' + top, secret=SECRET, hosts=hosts)
         self.conf = suite.path(f"{name}.conf")
         os.rename(conf, self.conf)
         self.router = suite.start(f"{name}-router", ["parley-router", "-f", "-c", self.conf])
