@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -311,6 +312,12 @@ static void check_certificate_names(const struct conf *c, struct conf_errors *wa
 	for (size_t i = 0; i < n; i++) {
 		const char *h = conf_strlist_get(c, "hosts", i);
 		char ascii[JID_DOMAIN_ASCII_MAX + 1], err[ERRLEN];
+		bool own = false; /* a domain with its own certificate in tls.domains */
+		for (size_t j = 0; j < conf_list_count(c, "tls.domains"); j++)
+			if (strcasecmp(conf_str(conf_list_elem(c, "tls.domains", j), "domain"), h) == 0)
+				own = true;
+		if (own)
+			continue;
 		if (jid_domainpart_to_ascii(h, strlen(h), ascii, err, sizeof(err)) < 0)
 			continue; /* reported by check_domains */
 		int ok = ascii[0] == '[' ? 0 :
@@ -360,6 +367,23 @@ static void check_tls(const struct conf *c, struct conf_errors *errs, struct con
 		check_tls_setting(c, errs, "tls.ca_path",
 		    (struct tls_settings){ .ca_path = conf_str(c, "tls.ca_path") });
 
+	/* Each per-domain certificate with its key, as c2s loads it. */
+	for (size_t i = 0; i < conf_list_count(c, "tls.domains"); i++) {
+		const struct conf *e = conf_list_elem(c, "tls.domains", i);
+		const char *dcert = conf_str(e, "certificate"), *dkey = conf_str(e, "key");
+		const char *dkey_key = dkey != NULL ? "key" : "certificate";
+		if (dkey == NULL)
+			dkey = dcert;
+		if (!check_key_file(e, errs, dkey_key, dkey))
+			continue;
+		struct tls_cert_settings dcs = { .domain = conf_str(e, "domain"), .cert_file = dcert,
+			.key_file = dkey };
+		struct tls_settings ds = { .certs = &dcs, .ncerts = 1 };
+		struct tls_context *dctx = tls_context_new_server(&ds, err, sizeof(err));
+		if (dctx == NULL)
+			conf_error(errs, e, "certificate", "%s", err);
+		tls_context_free(&dctx);
+	}
 	if (cert == NULL) {
 		if (conf_is_set(c, "tls.key"))
 			conf_error(errs, c, "tls.key", "set, but tls.certificate is not");

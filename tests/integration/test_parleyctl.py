@@ -284,6 +284,20 @@ def test_check_mismatched_key():
     tap.ok(rc == 0 and 'not valid for "example.test"' in err,
            "check: a certificate that does not name a host is a warning", out + err)
 
+    # A per-domain certificate (tls.domains) with another's key, at its own FILE:LINE;
+    # a host with its own certificate gets no warning about tls.certificate.
+    conf = s.config(top=f'tls = {{\ncertificate = "{a}/tls/example.test.crt";\n'
+                        f'key = "{a}/tls/example.test.key";\n'
+                        f'domains = ( {{ domain = "other.test";\n'
+                        f'certificate = "{other}/tls/other.test.crt";\n'
+                        f'key = "{a}/tls/example.test.key"; }} );\n}};\n',
+                    hosts=("example.test", "other.test"))
+    rc, out, err = ctl("-c", conf, "check")
+    tap.ok(rc == 1 and has_error(err, conf, line_of(conf, f'certificate = "{other}'),
+                                 "tls.domains[0].certificate", "does not match")
+           and 'not valid for "other.test"' not in err,
+           "check: a per-domain certificate with the wrong key, at its FILE:LINE", err)
+
 
 # --- init ---------------------------------------------------------------------------
 
