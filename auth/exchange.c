@@ -25,6 +25,7 @@
 
 #include "auth.h"
 #include "jid.h"
+#include "tls.h"
 #include "log.h"
 #include "register.h"
 
@@ -243,7 +244,46 @@ static unsigned offered_mechanisms(const struct auth *a)
 	}
 	if (!authreg_has_secrets(a->authreg))
 		mask &= SASL_MECH_BIT(SASL_MECH_PLAIN);
+	else if (conf_bool(a->conf, "c2s.sasl_external"))
+		mask |= SASL_MECH_BIT(SASL_MECH_EXTERNAL);
 	return mask;
+}
+
+/* SASL EXTERNAL (RFC 6120 §6.3.8, §13.7.1.4): c2s offers it only for a
+ * client certificate that chains to the configured CAs; whose it is comes
+ * from its xmppAddr names in this domain. With an authzid, the certificate
+ * must name that bare JID; without, it must name exactly one account. The
+ * session manager refuses a session for an account that does not exist. */
+static enum sasl_condition external(void *arg, const char *domain,
+    const char *const *identities, size_t n, const char *authzid, char *username,
+    size_t usernamelen)
+{
+	struct jid *want = NULL, *id = NULL;
+	char found[JID_PART_BUFSIZE] = "";
+	size_t matches = 0;
+	char err[ERRLEN];
+
+	(void)arg;
+	if (authzid != NULL && jid_parse(&want, authzid, strlen(authzid), err, sizeof(err)) < 0)
+		return SASL_COND_INVALID_AUTHZID;
+	for (size_t i = 0; i < n; i++) {
+		if (jid_parse(&id, identities[i], strlen(identities[i]), err, sizeof(err)) < 0)
+			continue;
+		if (jid_localpart(id) != NULL && jid_is_bare(id) &&
+		    strcmp(jid_domainpart(id), domain) == 0 &&
+		    (want == NULL || jid_equal_full(id, want))) {
+			snprintf(found, sizeof(found), "%s", jid_localpart(id));
+			matches++;
+		}
+		jid_free(&id);
+	}
+	jid_free(&want);
+	if (matches == 0)
+		return authzid != NULL ? SASL_COND_INVALID_AUTHZID : SASL_COND_NOT_AUTHORIZED;
+	if (matches > 1)
+		return SASL_COND_INVALID_AUTHZID; /* several accounts: the client must choose */
+	snprintf(username, usernamelen, "%s", found);
+	return SASL_COND_NONE;
 }
 
 int auth_sasl_init(struct auth *a, char *err, size_t errlen)
@@ -259,6 +299,7 @@ int auth_sasl_init(struct auth *a, char *err, size_t errlen)
 		.secret = a->salt_secret,
 		.secret_len = sizeof(a->salt_secret),
 		.lookup = lookup,
+		.external = external,
 		.arg = a,
 	};
 
@@ -476,8 +517,24 @@ void auth_sasl_start(struct auth *a, const struct frame *f)
 		return;
 	}
 
+	/* The client certificate c2s verified, for EXTERNAL: its xmppAddrs. */
+	struct tls_identities ids = { NULL, 0 };
+	const char *xmpp_addrs[16];
+	size_t naddrs = 0;
+	const void *der;
+	size_t derlen;
+	if (frame_get(f, FRAME_TAG_PEER_CERT, &der, &derlen) &&
+	    tls_der_identities(der, derlen, &ids) == 0) {
+		for (size_t i = 0; i < ids.count && naddrs < ARRAY_LEN(xmpp_addrs); i++)
+			if (ids.ids[i].type == TLS_ID_XMPP_ADDR)
+				xmpp_addrs[naddrs++] = ids.ids[i].value;
+		conn.client_certificate = true;
+		conn.cert_identities = xmpp_addrs;
+		conn.ncert_identities = naddrs;
+	}
 	enum sasl_condition refused = SASL_COND_NONE;
 	ex->session = sasl_session_start(a->sasl, mech, &conn, &refused);
+	tls_identities_free(&ids); /* the session keeps its own copies */
 	if (ex->session == NULL) {
 		fail(ex, refused, NULL, "this mechanism cannot be used here");
 		return;

@@ -46,9 +46,12 @@ static bool plus_offered(const struct client *c)
 	return false;
 }
 
+/* EXTERNAL only for a certificate that chains to tls.ca_file/ca_path: auth
+ * then decides whose it is from its xmppAddr (RFC 6120 §13.7.1.4). */
 static bool external_ok(const struct client *c)
 {
-	return c->c2s->cfg.sasl_external && c->tls_on && tls_peer_has_certificate(c->tls);
+	return c->c2s->cfg.sasl_external && c->tls_on && tls_peer_has_certificate(c->tls) &&
+	    tls_peer_verified(c->tls, NULL, 0);
 }
 
 static bool offered(const struct client *c, const char *mech)

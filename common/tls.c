@@ -51,6 +51,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1013,13 +1014,8 @@ static void add_identity(struct tls_identities *ids, enum tls_identity_type type
 	ids->count++;
 }
 
-void tls_peer_identities(const struct tls_conn *conn, struct tls_identities *ids)
+static void certificate_identities(X509 *peer, struct tls_identities *ids)
 {
-	ids->ids = NULL;
-	ids->count = 0;
-	X509 *peer = SSL_get0_peer_certificate(conn->ssl);
-	if (peer == NULL)
-		return;
 	GENERAL_NAMES *names = X509_get_ext_d2i(peer, NID_subject_alt_name, NULL, NULL);
 	if (names == NULL) {
 		ERR_clear_error();
@@ -1042,6 +1038,33 @@ void tls_peer_identities(const struct tls_conn *conn, struct tls_identities *ids
 		}
 	}
 	GENERAL_NAMES_free(names);
+}
+
+void tls_peer_identities(const struct tls_conn *conn, struct tls_identities *ids)
+{
+	ids->ids = NULL;
+	ids->count = 0;
+	X509 *peer = SSL_get0_peer_certificate(conn->ssl);
+	if (peer != NULL)
+		certificate_identities(peer, ids);
+}
+
+int tls_der_identities(const void *der, size_t len, struct tls_identities *ids)
+{
+	const unsigned char *p = der;
+
+	ids->ids = NULL;
+	ids->count = 0;
+	if (len > LONG_MAX)
+		return -1;
+	X509 *cert = d2i_X509(NULL, &p, (long)len);
+	if (cert == NULL) {
+		ERR_clear_error();
+		return -1;
+	}
+	certificate_identities(cert, ids);
+	X509_free(cert);
+	return 0;
 }
 
 void tls_identities_free(struct tls_identities *ids)

@@ -200,6 +200,9 @@ struct tls_identities {
 /* Fill `ids` (count 0 if no certificate or no such names). Free with
  * tls_identities_free(). */
 void tls_peer_identities(const struct tls_conn *conn, struct tls_identities *ids);
+/* The same from a DER certificate (auth gets the client's from c2s);
+ * -1 if the bytes are not a certificate. */
+int tls_der_identities(const void *der, size_t len, struct tls_identities *ids);
 void tls_identities_free(struct tls_identities *ids);
 
 /* --- channel binding (SCRAM-*-PLUS, XEP-0440) ------------------------------ */
