@@ -2,7 +2,9 @@
  * idle.c — giving an idle session's XML parser back. An expat parser with
  * its buffers and our stanza tree costs 13 to 19 KiB, more than the rest of
  * an idle TLS session, and a session spends nearly all its life between
- * stanzas. So when a session has been quiet for IDLE_RELEASE_MS with the
+ * stanzas. So when a session has been quiet for IDLE_RELEASE_MS (a quarter
+ * of a second: long enough to outlast a burst, short enough that a wave of
+ * logins does not hold a parser each and fragment the heap) with the
  * input exactly between stanzas, the parser is freed; the next byte from
  * the client makes a new one, which is first fed a stream header of our
  * own making (its stream_open event is swallowed) so that it is back
@@ -18,7 +20,7 @@
 #include "c2s.h"
 #include "log.h"
 
-#define IDLE_RELEASE_MS 2000
+#define IDLE_RELEASE_MS 250
 
 static void release_cb(struct loop *loop, void *arg)
 {
