@@ -250,7 +250,11 @@ void client_write(struct client *c, const void *data, size_t len)
 	if (c->phase == PHASE_CLOSING && c->wr_closed)
 		return;
 	buf_append(&c->out, data, len);
-	client_flush(c);
+	/* What the client's input makes us say (a stream header and its
+	 * features, a SASL step) goes out together after the input is read:
+	 * one TLS record and one write instead of one each. */
+	if (!c->in_feed)
+		client_flush(c);
 }
 
 void client_write_str(struct client *c, const char *s)
@@ -362,6 +366,7 @@ static void feed(struct client *c, const char *data, size_t len)
 	c->in_feed = true;
 	ssize_t n = xml_stream_feed(c->xs, data, len, err, sizeof(err));
 	c->in_feed = false;
+	client_flush(c);
 	if (n < 0 && !c->starttls_pending) {
 		log_info("%s: %s", c->addr, err);
 		stream_error(c, xml_stream_condition(xml_stream_error(c->xs)), NULL);
