@@ -100,19 +100,6 @@ static int open_link(struct auth *a, const struct conf *c, int instance, char *e
 
 /* --- stopping ----------------------------------------------------------------------- */
 
-static void flushed(struct loop *loop, void *arg)
-{
-	struct auth *a = arg;
-	static uint64_t waited;
-
-	if (router_link_queued(a->link) == 0 || !router_link_is_up(a->link) ||
-	    (waited += 20) >= STOP_FLUSH_MS) {
-		loop_stop(loop);
-		return;
-	}
-	loop_timer_add(loop, 20, flushed, a);
-}
-
 static void stop(struct loop *loop, int signo, void *arg)
 {
 	struct auth *a = arg;
@@ -122,7 +109,7 @@ static void stop(struct loop *loop, int signo, void *arg)
 	log_info("%s: stopping", strsignal(signo));
 	a->stopping = true;
 	auth_sasl_fail_all(a);
-	loop_timer_add(loop, 0, flushed, a);
+	router_link_drain_then_stop(a->link, STOP_FLUSH_MS);
 }
 
 static void reopen_log(struct loop *loop, int signo, void *arg)

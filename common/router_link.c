@@ -1134,3 +1134,32 @@ void router_link_set_reading(struct router_link *link, bool on)
 	    (link->state == LINK_HELLO || link->state == LINK_UP))
 		link->read_timer = loop_timer_add(link->loop, 0, read_more, link);
 }
+
+/* --- stopping -------------------------------------------------------------- */
+
+struct drain {
+	struct router_link *link;
+	uint64_t deadline;
+};
+
+static void drain_check(struct loop *loop, void *arg)
+{
+	struct drain *d = arg;
+
+	if (router_link_queued(d->link) == 0 || !router_link_is_up(d->link) ||
+	    loop_now_ms(loop) >= d->deadline) {
+		free(d);
+		loop_stop(loop);
+		return;
+	}
+	loop_timer_add(loop, 20, drain_check, d);
+}
+
+void router_link_drain_then_stop(struct router_link *link, uint64_t max_ms)
+{
+	struct drain *d = xmalloc(sizeof(*d));
+
+	d->link = link;
+	d->deadline = loop_now_ms(link->loop) + max_ms;
+	loop_timer_add(link->loop, 0, drain_check, d);
+}

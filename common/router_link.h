@@ -121,6 +121,9 @@ bool router_link_is_up(const struct router_link *link);
 const char *router_link_state(const struct router_link *link);
 /* Bytes waiting to be written (frames queued while down included). */
 size_t router_link_queued(const struct router_link *link);
+/* For a process stopping: stop the loop once every queued frame has left,
+ * the link is down (nothing more can leave), or `max_ms` have passed. */
+void router_link_drain_then_stop(struct router_link *link, uint64_t max_ms);
 /* The seq the next frame will carry. */
 uint32_t router_link_next_seq(const struct router_link *link);
 /* The instance name the link says HELLO with. */

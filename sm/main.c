@@ -31,20 +31,6 @@ static void open_log(struct sm *sm, const struct conf *c, bool foreground)
 	daemon_open_log(c, PROCESS, "sm", foreground, &sm->log_target, &sm->report_fd);
 }
 
-
-static void flushed(struct loop *loop, void *arg)
-{
-	struct sm *sm = arg;
-	static uint64_t waited;
-
-	if (router_link_queued(sm->link) == 0 || !router_link_is_up(sm->link) ||
-	    (waited += 20) >= STOP_FLUSH_MS) {
-		loop_stop(loop);
-		return;
-	}
-	loop_timer_add(loop, 20, flushed, sm);
-}
-
 static void stop(struct loop *loop, int signo, void *arg)
 {
 	struct sm *sm = arg;
@@ -53,7 +39,7 @@ static void stop(struct loop *loop, int signo, void *arg)
 		return;
 	log_info("%s: stopping with %zu sessions", strsignal(signo), session_count(sm->sessions));
 	sm->stopping = true;
-	loop_timer_add(loop, 0, flushed, sm);
+	router_link_drain_then_stop(sm->link, STOP_FLUSH_MS);
 }
 
 static void reopen_log(struct loop *loop, int signo, void *arg)
