@@ -467,7 +467,7 @@ void auth_sasl_start(struct auth *a, const struct frame *f)
 		exchange_free(old);
 	}
 
-	if (!auth_hosted(a->conf, host, ex->host)) {
+	if (!conf_hosted_domain(a->conf, host, ex->host)) {
 		snprintf(ex->host, sizeof(ex->host), "%.200s", host);
 		fail(ex, SASL_COND_NOT_AUTHORIZED, NULL, "not a domain this server hosts");
 		return;

@@ -49,8 +49,6 @@ struct register_request {
 	const char *password;          /* points into the stanza */
 };
 
-/* The canonical form of `host` if it is one of `hosts`. */
-bool auth_hosted(const struct conf *c, const char *host, char out[JID_PART_BUFSIZE]);
 
 /* Read the request from an iq; REGISTER_OK with *req filled, or the error
  * to answer (REGISTER_IGNORE: answer nothing). */

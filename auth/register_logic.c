@@ -8,21 +8,6 @@
 
 #define NS_REGISTER "jabber:iq:register"
 
-bool auth_hosted(const struct conf *c, const char *host, char out[JID_PART_BUFSIZE])
-{
-	char err[ERRLEN], h[JID_PART_BUFSIZE];
-
-	if (host == NULL || jid_prep_domainpart(host, strlen(host), out, err, sizeof(err)) < 0)
-		return false;
-	for (size_t i = 0; i < conf_strlist_count(c, "hosts"); i++) {
-		const char *cand = conf_strlist_get(c, "hosts", i);
-		if (jid_prep_domainpart(cand, strlen(cand), h, err, sizeof(err)) == 0 &&
-		    strcmp(h, out) == 0)
-			return true;
-	}
-	return false;
-}
-
 const char *register_action_name(enum register_action action)
 {
 	switch (action) {
@@ -61,7 +46,7 @@ enum register_outcome register_parse(const struct stanza *iq, const struct conf 
 		if (jid_parse(&j, from, strlen(from), err, sizeof(err)) < 0)
 			return REGISTER_JID_MALFORMED;
 		bool ok = jid_localpart(j) != NULL &&
-		    auth_hosted(c, jid_domainpart(j), req->host);
+		    conf_hosted_domain(c, jid_domainpart(j), req->host);
 		if (ok)
 			strcpy(req->user, jid_localpart(j));
 		jid_free(&j);
@@ -75,7 +60,7 @@ enum register_outcome register_parse(const struct stanza *iq, const struct conf 
 		if (jid_parse(&j, to, strlen(to), err, sizeof(err)) < 0)
 			return REGISTER_JID_MALFORMED;
 		bool ok = jid_localpart(j) == NULL && jid_resourcepart(j) == NULL &&
-		    auth_hosted(c, jid_domainpart(j), req->host);
+		    conf_hosted_domain(c, jid_domainpart(j), req->host);
 		jid_free(&j);
 		if (!ok)
 			return REGISTER_SERVICE_UNAVAILABLE;

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "jid.h"
 #include "log.h"
 #include "util.h"
 
@@ -155,6 +156,10 @@ const char *conf_strlist_get(const struct conf *c, const char *path, size_t i);
  * getters read that element's fields ("port", not "c2s.listeners.port"). */
 size_t conf_list_count(const struct conf *c, const char *path);
 const struct conf *conf_list_elem(const struct conf *c, const char *path, size_t i);
+
+/* Whether `domain` is one of `hosts` (both prepared); its prepared form is
+ * written to `out`. In conf_hosts.c. */
+bool conf_hosted_domain(const struct conf *c, const char *domain, char out[JID_PART_BUFSIZE]);
 
 /* Whether parleyd runs `service` ("router", "auth", "sm", "c2s", "s2s"):
  * listed in parleyd.services, or, when that is unset, in its default (the

@@ -39,22 +39,6 @@ static void usage(FILE *out, const struct ctl *ctl)
 	    ctl->prog, ctl->prog, ctl->prog, ctl->prog);
 }
 
-/* The canonical form of a domain this configuration hosts. */
-static bool hosted_domain(const struct conf *c, const char *domain, char out[JID_PART_BUFSIZE])
-{
-	char err[ERRLEN], h[JID_PART_BUFSIZE];
-
-	if (jid_prep_domainpart(domain, strlen(domain), out, err, sizeof(err)) < 0)
-		return false;
-	for (size_t i = 0; i < conf_strlist_count(c, "hosts"); i++) {
-		const char *cand = conf_strlist_get(c, "hosts", i);
-		if (jid_prep_domainpart(cand, strlen(cand), h, err, sizeof(err)) == 0 &&
-		    strcmp(h, out) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* A bare JID of a hosted domain: its localpart and domain, prepared. */
 static int account(const struct ctl *ctl, const struct conf *c, const char *text,
     char local[JID_PART_BUFSIZE], char domain[JID_PART_BUFSIZE])
@@ -72,7 +56,7 @@ static int account(const struct ctl *ctl, const struct conf *c, const char *text
 		return -1;
 	}
 	snprintf(local, JID_PART_BUFSIZE, "%s", jid_localpart(j));
-	if (!hosted_domain(c, jid_domainpart(j), domain)) {
+	if (!conf_hosted_domain(c, jid_domainpart(j), domain)) {
 		ctl_warnx(ctl, "%s is not one of the domains in hosts (%s)", jid_domainpart(j),
 		    conf_where(c, "hosts"));
 		jid_free(&j);
@@ -169,7 +153,7 @@ static int run(const struct ctl *ctl, const struct conf *c, struct storage *s, i
 	if (strcmp(cmd, "list") == 0) {
 		if (argc != 2)
 			return usage(stderr, ctl), CTL_EXIT_USAGE;
-		if (!hosted_domain(c, argv[1], domain)) {
+		if (!conf_hosted_domain(c, argv[1], domain)) {
 			ctl_warnx(ctl, "%s is not one of the domains in hosts (%s)", argv[1],
 			    conf_where(c, "hosts"));
 			return CTL_EXIT_FAIL;
