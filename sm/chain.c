@@ -16,9 +16,18 @@ static const struct {
 	/* presence first: it owns the session's own availability, which the
 	 * delivery rules read. */
 	{ "presence", mod_presence_init },
+	/* blocking next: it refuses what a blocked contact sends before any
+	 * other module sees it. */
+	{ "blocking", mod_blocking_init },
+	{ "roster", mod_roster_init },
+	{ "offline", mod_offline_init },
 	{ "ping", mod_ping_init },
 	{ "disco", mod_disco_init },
 	{ "version", mod_version_init },
+	{ "time", mod_time_init },
+	{ "last", mod_last_init },
+	{ "vcard", mod_vcard_init },
+	{ "private", mod_private_init },
 };
 
 static struct sm_hook *add(struct sm *sm, enum sm_chain chain, const char *module, void *arg)

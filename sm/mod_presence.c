@@ -19,7 +19,7 @@
 
 /* <priority/>: an integer -128..127 (RFC 6121 §4.7.2.3); anything else
  * counts as 0. */
-static int priority_of(const struct stanza *st)
+int sm_presence_priority(const struct stanza *st)
 {
 	int el = stanza_find_child(st, stanza_root(st), NS_CLIENT, "priority");
 	const char *text;
@@ -76,7 +76,7 @@ static enum sm_verdict session_out(struct sm *sm, struct sm_pkt *p, void *arg)
 		return SM_PASS;
 	if (p->type == NULL) {
 		bool initial = !p->session->available;
-		session_set_available(p->session, priority_of(p->st), stanza_copy(p->st));
+		session_set_available(p->session, sm_presence_priority(p->st), stanza_copy(p->st));
 		log_debug("%s available, priority %d", jid_full_str(p->session->jid),
 		    p->session->priority);
 		to_own_resources(sm, p->session, p->st);

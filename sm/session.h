@@ -27,6 +27,9 @@ struct sm_session {
 	bool available;
 	int priority;               /* of its last available presence, -128..127 */
 	struct stanza *presence;    /* that presence (probes, new resources), or NULL */
+	/* It asked for the roster (RFC 6121 §2.1.6: only such "interested
+	 * resources" get roster pushes). */
+	bool roster_requested;
 	struct sm_user *user;
 	struct sm_session *next;    /* the user's next resource */
 };

@@ -29,6 +29,10 @@
  *   SM_CHAIN_OFFLINE       a chat/normal message no resource takes.
  *                          Default (until the offline module lands):
  *                          service-unavailable to the sender.
+ *   SM_CHAIN_SESSION_AVAILABLE  a session sent its initial presence (it
+ *                          is available, with its priority, when the
+ *                          hooks run): offline delivery, pending
+ *                          subscription requests.
  *   SM_CHAIN_SESSION_START / SM_CHAIN_SESSION_END   a session began / is
  *                          ending (still in the table while the hooks run;
  *                          an end is as if the client had sent unavailable
@@ -73,6 +77,7 @@ enum sm_chain {
 	SM_CHAIN_LOCAL_IN,
 	SM_CHAIN_IQ,
 	SM_CHAIN_OFFLINE,
+	SM_CHAIN_SESSION_AVAILABLE,
 	SM_CHAIN_SESSION_START,
 	SM_CHAIN_SESSION_END,
 	SM_CHAIN_USER_CREATED,
@@ -177,6 +182,23 @@ void mod_presence_init(struct sm *sm);
 void mod_ping_init(struct sm *sm);
 void mod_disco_init(struct sm *sm);
 void mod_version_init(struct sm *sm);
+void mod_roster_init(struct sm *sm);
+void mod_blocking_init(struct sm *sm);
+void mod_offline_init(struct sm *sm);
+void mod_time_init(struct sm *sm);
+void mod_last_init(struct sm *sm);
+void mod_vcard_init(struct sm *sm);
+void mod_private_init(struct sm *sm);
+
+/* mod_blocking.c: whether owner (a local bare JID) blocks `who` (XEP-0191
+ * §3.6: a blocked bare JID covers its full JIDs, a blocked domain covers
+ * every JID of it). Other modules ask before they send owner's presence
+ * out or let a stanza from `who` in. */
+bool sm_blocked(struct sm *sm, const struct jid *owner, const struct jid *who);
+
+/* mod_presence.c: <priority/> of a presence, -128..127, 0 when absent or
+ * malformed (RFC 6121 §4.7.2.3). */
+int sm_presence_priority(const struct stanza *st);
 
 /* sandbox.c */
 int sm_sandbox(struct sm *sm, char *err, size_t errlen);
