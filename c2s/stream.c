@@ -106,9 +106,10 @@ void stream_send_features(struct client *c)
 			buf_appendf(&b, "<register xmlns='%s'/>", NS_REGISTER_FEATURE);
 		break;
 	case STAGE_AUTHED:
-		/* RFC 6121 appendix E: the session feature, optional. */
-		buf_appendf(&b, "<bind xmlns='%s'/><session xmlns='%s'><optional/></session>",
-		    NS_BIND, NS_SESSION);
+		/* RFC 6121 appendix E: the session feature, optional;
+		 * §2.6.1: sm answers roster gets by version. */
+		buf_appendf(&b, "<bind xmlns='%s'/><session xmlns='%s'><optional/></session>"
+		    "<ver xmlns='urn:xmpp:features:rosterver'/>", NS_BIND, NS_SESSION);
 		break;
 	case STAGE_SESSION:
 		break;

@@ -20,6 +20,7 @@ static const struct {
 	 * other module sees it. */
 	{ "blocking", mod_blocking_init },
 	{ "roster", mod_roster_init },
+	{ "subscription", mod_subscription_init },
 	{ "offline", mod_offline_init },
 	{ "ping", mod_ping_init },
 	{ "disco", mod_disco_init },

@@ -224,8 +224,9 @@ static void to_local_user(struct sm *sm, struct sm_pkt *p)
 			sm_bounce(sm, p, "cancel", "service-unavailable");
 			return;
 		case SM_PRESENCE:
-			/* TODO(roster): subscription stanzas are handled as
-			 * for the bare JID; other presence is dropped. */
+			/* Subscription stanzas and probes were the local
+			 * chain's (as for the bare JID); other presence to a
+			 * resource that is not there is dropped (§8.5.3.2.3). */
 			return;
 		}
 		return;
@@ -238,12 +239,8 @@ static void to_local_user(struct sm *sm, struct sm_pkt *p)
 		server_iq(sm, p);
 		return;
 	case SM_PRESENCE:
-		if (is_subscription(p)) {
-			/* TODO(roster): the subscription state machine. */
-			log_debug("presence %s to %s: no roster yet, dropped", p->type,
-			    jid_bare_str(p->to));
-			return;
-		}
+		if (is_subscription(p) || is_error(p))
+			return; /* the local chain had them, or nobody wants them */
 		/* Directed presence to the bare JID: every available resource. */
 		for (s = session_first(sm->sessions, jid_bare_str(p->to)); s != NULL; s = s->next)
 			if (s->available && n < MAX_TARGETS)
@@ -251,6 +248,21 @@ static void to_local_user(struct sm *sm, struct sm_pkt *p)
 		deliver_many(sm, p, targets, n);
 		return;
 	}
+}
+
+/* "unsubscribed" from the addressed bare JID to the sender's. */
+static void unsubscribed_for(struct sm *sm, const struct sm_pkt *p)
+{
+	struct stanza *st = stanza_new(NS_CLIENT, "presence");
+	struct jid *from = jid_bare_dup(p->to), *to = jid_bare_dup(p->from);
+
+	stanza_set_type(st, "unsubscribed");
+	stanza_set_from(st, jid_bare_str(from));
+	stanza_set_to(st, jid_bare_str(to));
+	sm_send(sm, st);
+	stanza_free(&st);
+	jid_free(&from);
+	jid_free(&to);
 }
 
 int sm_user_exists(struct sm *sm, const struct jid *jid)
@@ -298,9 +310,13 @@ void sm_route(struct sm *sm, struct sm_pkt *p)
 		return;
 	}
 	if (sm_user_exists(sm, p->to) != STORAGE_OK) {
-		/* §8.5.1: no such user. Presence is ignored. */
+		/* §8.5.1: no such user. A subscription request or a probe
+		 * learns there is no subscription (§3.1.3, §4.3.2); other
+		 * presence is ignored. */
 		if (p->kind != SM_PRESENCE)
 			sm_bounce(sm, p, "cancel", "service-unavailable");
+		else if ((type_is(p, "subscribe") || type_is(p, "probe")) && p->from != NULL)
+			unsubscribed_for(sm, p);
 		return;
 	}
 	to_local_user(sm, p);

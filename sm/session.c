@@ -53,6 +53,9 @@ static void free_session(struct sm_session *s)
 	free(s->id);
 	jid_free(&s->jid);
 	stanza_free(&s->presence);
+	for (size_t i = 0; i < s->ndirected; i++)
+		free(s->directed[i]);
+	free(s->directed);
 	free(s);
 }
 

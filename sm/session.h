@@ -30,6 +30,10 @@ struct sm_session {
 	/* It asked for the roster (RFC 6121 §2.1.6: only such "interested
 	 * resources" get roster pushes). */
 	bool roster_requested;
+	/* Who this session sent directed presence to, not being subscribed
+	 * (RFC 6121 §4.6): they hear its unavailable presence at the end. */
+	char **directed;
+	size_t ndirected;
 	struct sm_user *user;
 	struct sm_session *next;    /* the user's next resource */
 };

@@ -9,6 +9,7 @@
  *   chain.c        the named chains and the module list
  *   route.c        the delivery rules (RFC 6121 §8), errors, sending
  *   mod_*.c        one feature each, hooked into the chains
+ *   subscription.c the subscription state machine (subscription.h)
  *   sandbox.c      user, no_new_privs, Landlock, seccomp
  *
  * The chains (DESIGN.md: "modules hooked into a small set of well-named
@@ -183,6 +184,7 @@ void mod_ping_init(struct sm *sm);
 void mod_disco_init(struct sm *sm);
 void mod_version_init(struct sm *sm);
 void mod_roster_init(struct sm *sm);
+void mod_subscription_init(struct sm *sm);
 void mod_blocking_init(struct sm *sm);
 void mod_offline_init(struct sm *sm);
 void mod_time_init(struct sm *sm);
@@ -199,6 +201,11 @@ bool sm_blocked(struct sm *sm, const struct jid *owner, const struct jid *who);
 /* mod_presence.c: <priority/> of a presence, -128..127, 0 when absent or
  * malformed (RFC 6121 §4.7.2.3). */
 int sm_presence_priority(const struct stanza *st);
+/* The current presence of each of owner's available resources, or
+ * unavailable from each, sent to `to` (a subscription approved or
+ * cancelled, §3.1.5, §3.2.2); the latter also ends directed presence. */
+void sm_presence_current_to(struct sm *sm, const struct jid *owner, const char *to);
+void sm_presence_unavailable_to(struct sm *sm, const struct jid *owner, const char *to);
 
 /* sandbox.c */
 int sm_sandbox(struct sm *sm, char *err, size_t errlen);
