@@ -218,6 +218,14 @@ static const struct conf_key parley_keys[] = {
 
 	GROUP("sm", "the session manager"),
 	PROCESS_LOG("sm"),
+	GROUP("sm.offline", "offline messages (XEP-0160)"),
+	INT("sm.offline.quota", "1000", 0, 1000000,
+	    "messages kept for one offline user; beyond, the sender gets an error (0: no limit)"),
+	GROUP("sm.vcard", "vCards (XEP-0054)"),
+	SIZE("sm.vcard.max_size", "64K", 1024, 16 * MIB, "largest vCard a user may store, in bytes"),
+	GROUP("sm.private", "private XML storage (XEP-0049)"),
+	SIZE("sm.private.max_size", "64K", 1024, 16 * MIB,
+	    "largest element a user may store in private XML storage, in bytes"),
 
 	GROUP("auth", "the authentication process"),
 	ENUM("auth.backend", "internal", auth_backends,

@@ -234,7 +234,11 @@ void sm_presence_unavailable_to(struct sm *sm, const struct jid *owner, const ch
 
 static void go_unavailable(struct sm *sm, struct sm_session *s, const struct stanza *st)
 {
+	int status = stanza_find_child(st, stanza_root(st), NS_CLIENT, "status");
+
 	session_set_unavailable(s);
+	free(s->last_status);
+	s->last_status = status != STANZA_NONE ? xstrdup(stanza_text(st, status)) : NULL;
 	broadcast(sm, s, st, false);
 	directed_unavailable(sm, s, st);
 }

@@ -56,6 +56,7 @@ static void free_session(struct sm_session *s)
 	for (size_t i = 0; i < s->ndirected; i++)
 		free(s->directed[i]);
 	free(s->directed);
+	free(s->last_status);
 	free(s);
 }
 

@@ -34,6 +34,9 @@ struct sm_session {
 	 * (RFC 6121 §4.6): they hear its unavailable presence at the end. */
 	char **directed;
 	size_t ndirected;
+	/* The <status/> of its unavailable presence, or NULL (XEP-0012
+	 * records it when the user's last session ends). */
+	char *last_status;
 	struct sm_user *user;
 	struct sm_session *next;    /* the user's next resource */
 };
