@@ -1,10 +1,12 @@
 /*
  * sqlite.c — the SQLite storage driver, the embedded default: one database
- * file, WAL mode (readers never wait for the writer; auth and parleyctl
- * may use the file at once), a busy timeout for the moments two writers
+ * file, WAL mode (readers never wait for the writer; auth, parleyctl
+ * and sm may use the file at once), a busy timeout for the moments two writers
  * meet, and every statement prepared once at open with its values bound,
  * never built from user data. Multi-step changes run in a transaction.
- * The schema is migrated forward at open (sqlite_schema.c).
+ * The schema is migrated forward at open (sqlite_schema.c). This file
+ * opens, migrates and keeps accounts; sqlite_roster.c and sqlite_im.c
+ * hold the rest of a user's data, sqlite_stmts.c all the SQL.
  *
  * Must not: log, or keep a statement un-reset between calls (a statement
  * left running would hold a read snapshot open and stop WAL checkpoints).
@@ -15,58 +17,12 @@
 
 #include <sqlite3.h>
 
+#include "sqlite_db.h"
 #include "sqlite_schema.h"
-#include "storage_driver.h"
 
-/* Two writers (auth, parleyctl) only ever hold the lock for one short
+/* Two writers (auth, parleyctl, sm) only ever hold the lock for one short
  * transaction; waiting longer than this means something is wrong. */
 #define BUSY_TIMEOUT_MS 2000
-
-enum stmt_id {
-	ST_USER_CREATE,
-	ST_USER_GET_SHA1,
-	ST_USER_GET_SHA256,
-	ST_USER_SET,
-	ST_USER_DELETE,
-	ST_USER_EXISTS,
-	ST_USER_LIST,
-	ST_COUNT,
-};
-
-static const char *const stmt_sql[ST_COUNT] = {
-	[ST_USER_CREATE] = "INSERT INTO users (domain, localpart, scram_sha1, scram_sha256) "
-	    "VALUES (?1, ?2, ?3, ?4)",
-	[ST_USER_GET_SHA1] = "SELECT scram_sha1 FROM users WHERE domain = ?1 AND localpart = ?2",
-	[ST_USER_GET_SHA256] = "SELECT scram_sha256 FROM users WHERE domain = ?1 AND localpart = ?2",
-	[ST_USER_SET] = "UPDATE users SET scram_sha1 = ?3, scram_sha256 = ?4 "
-	    "WHERE domain = ?1 AND localpart = ?2",
-	[ST_USER_DELETE] = "DELETE FROM users WHERE domain = ?1 AND localpart = ?2",
-	[ST_USER_EXISTS] = "SELECT 1 FROM users WHERE domain = ?1 AND localpart = ?2",
-	[ST_USER_LIST] = "SELECT localpart FROM users WHERE domain = ?1 ORDER BY localpart",
-};
-
-struct sqlite_db {
-	sqlite3 *db;
-	int version;
-	sqlite3_stmt *stmt[ST_COUNT];
-};
-
-static int db_error(struct sqlite_db *d, const char *what, char *err, size_t errlen)
-{
-	return errf(err, errlen, "%s: %s", what, sqlite3_errmsg(d->db));
-}
-
-static int exec(struct sqlite_db *d, const char *sql, char *err, size_t errlen)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(d->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		errf(err, errlen, "%s", msg != NULL ? msg : sqlite3_errmsg(d->db));
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
-}
 
 /* --- schema ------------------------------------------------------------------ */
 
@@ -76,7 +32,7 @@ static int read_version(struct sqlite_db *d, int *version, char *err, size_t err
 
 	if (sqlite3_prepare_v2(d->db, "SELECT version FROM schema_version", -1, &st, NULL)
 	    != SQLITE_OK)
-		return db_error(d, "reading the schema version", err, errlen);
+		return sqlite_db_error(d, "reading the schema version", err, errlen);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*version = sqlite3_column_int(st, 0);
@@ -84,7 +40,7 @@ static int read_version(struct sqlite_db *d, int *version, char *err, size_t err
 		*version = 0;
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(d, "reading the schema version", err, errlen);
+		return sqlite_db_error(d, "reading the schema version", err, errlen);
 	return 0;
 }
 
@@ -96,9 +52,10 @@ static int migrate(struct sqlite_db *d, char *err, size_t errlen)
 	char why[ERRLEN * 2];
 	int version = 0;
 
-	if (exec(d, "BEGIN IMMEDIATE", why, sizeof(why)) < 0)
+	if (sqlite_db_exec(d, "BEGIN IMMEDIATE", why, sizeof(why)) < 0)
 		return errf(err, errlen, "cannot lock the database to check its schema: %s", why);
-	if (exec(d, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+	if (sqlite_db_exec(d,
+	    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
 	    why, sizeof(why)) < 0 || read_version(d, &version, why, sizeof(why)) < 0)
 		goto fail;
 	if (version > (int)sqlite_migration_count) {
@@ -109,7 +66,7 @@ static int migrate(struct sqlite_db *d, char *err, size_t errlen)
 	}
 	for (int v = version; v < (int)sqlite_migration_count; v++) {
 		char w[ERRLEN];
-		if (exec(d, sqlite_migrations[v], w, sizeof(w)) < 0) {
+		if (sqlite_db_exec(d, sqlite_migrations[v], w, sizeof(w)) < 0) {
 			snprintf(why, sizeof(why), "migration to schema version %d: %s", v + 1, w);
 			goto fail;
 		}
@@ -118,15 +75,15 @@ static int migrate(struct sqlite_db *d, char *err, size_t errlen)
 		char sql[96];
 		snprintf(sql, sizeof(sql), "DELETE FROM schema_version; "
 		    "INSERT INTO schema_version VALUES (%zu)", sqlite_migration_count);
-		if (exec(d, sql, why, sizeof(why)) < 0)
+		if (sqlite_db_exec(d, sql, why, sizeof(why)) < 0)
 			goto fail;
 	}
-	if (exec(d, "COMMIT", why, sizeof(why)) < 0)
+	if (sqlite_db_exec(d, "COMMIT", why, sizeof(why)) < 0)
 		goto fail;
 	d->version = (int)sqlite_migration_count;
 	return 0;
 fail:
-	(void)exec(d, "ROLLBACK", NULL, 0);
+	sqlite_db_rollback(d);
 	return errf(err, errlen, "%s", why);
 }
 
@@ -163,10 +120,10 @@ int storage_sqlite_open(void **out, const char *path, char *err, size_t errlen)
 	sqlite3_busy_timeout(d->db, BUSY_TIMEOUT_MS);
 	/* WAL for concurrent readers; NORMAL sync is durable across a process
 	 * crash and loses at most the last transactions on power loss, the
-	 * usual trade for WAL. Foreign keys for the tables issue 5 adds. */
-	if (exec(d, "PRAGMA journal_mode = WAL", why, sizeof(why)) < 0 ||
-	    exec(d, "PRAGMA synchronous = NORMAL", why, sizeof(why)) < 0 ||
-	    exec(d, "PRAGMA foreign_keys = ON", why, sizeof(why)) < 0) {
+	 * usual trade for WAL. */
+	if (sqlite_db_exec(d, "PRAGMA journal_mode = WAL", why, sizeof(why)) < 0 ||
+	    sqlite_db_exec(d, "PRAGMA synchronous = NORMAL", why, sizeof(why)) < 0 ||
+	    sqlite_db_exec(d, "PRAGMA foreign_keys = ON", why, sizeof(why)) < 0) {
 		errf(err, errlen, "%s: %s", path, why);
 		sqlite_close(d);
 		return -1;
@@ -177,9 +134,10 @@ int storage_sqlite_open(void **out, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	for (int i = 0; i < ST_COUNT; i++) {
-		if (sqlite3_prepare_v3(d->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		if (sqlite3_prepare_v3(d->db, sqlite_stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 		    &d->stmt[i], NULL) != SQLITE_OK) {
-			errf(err, errlen, "%s: preparing a statement: %s", path, sqlite3_errmsg(d->db));
+			errf(err, errlen, "%s: preparing a statement: %s", path,
+			    sqlite3_errmsg(d->db));
 			sqlite_close(d);
 			return -1;
 		}
@@ -195,34 +153,11 @@ static int sqlite_schema_version(void *db)
 
 /* --- users ------------------------------------------------------------------ */
 
-static sqlite3_stmt *bind_user(struct sqlite_db *d, enum stmt_id id, const char *domain,
-    const char *localpart)
-{
-	sqlite3_stmt *st = d->stmt[id];
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, localpart, -1, SQLITE_STATIC);
-	return st;
-}
-
-/* Step a statement that returns no rows; the number of rows it changed. */
-static int step_done(struct sqlite_db *d, sqlite3_stmt *st, const char *what, char *err,
-    size_t errlen)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return db_error(d, what, err, errlen);
-	return sqlite3_changes(d->db);
-}
-
 static int sqlite_user_create(void *db, const char *domain, const char *localpart,
     const char *sha1, const char *sha256, char *err, size_t errlen)
 {
 	struct sqlite_db *d = db;
-	sqlite3_stmt *st = bind_user(d, ST_USER_CREATE, domain, localpart);
+	sqlite3_stmt *st = sqlite_db_owner(d, ST_USER_CREATE, domain, localpart);
 
 	sqlite3_bind_text(st, 3, sha1, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, sha256, -1, SQLITE_STATIC);
@@ -234,14 +169,14 @@ static int sqlite_user_create(void *db, const char *domain, const char *localpar
 		return STORAGE_OK;
 	if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE)
 		return STORAGE_EXISTS;
-	return db_error(d, "creating a user", err, errlen);
+	return sqlite_db_error(d, "creating a user", err, errlen);
 }
 
 static int sqlite_user_get_secret(void *db, const char *domain, const char *localpart,
     enum scram_hash hash, char *out, size_t outlen, char *err, size_t errlen)
 {
 	struct sqlite_db *d = db;
-	sqlite3_stmt *st = bind_user(d, hash == SCRAM_HASH_SHA1 ? ST_USER_GET_SHA1 :
+	sqlite3_stmt *st = sqlite_db_owner(d, hash == SCRAM_HASH_SHA1 ? ST_USER_GET_SHA1 :
 	    ST_USER_GET_SHA256, domain, localpart);
 	int result;
 
@@ -260,7 +195,7 @@ static int sqlite_user_get_secret(void *db, const char *domain, const char *loca
 	} else if (rc == SQLITE_DONE) {
 		result = STORAGE_NOT_FOUND;
 	} else {
-		result = db_error(d, "reading a user", err, errlen);
+		result = sqlite_db_error(d, "reading a user", err, errlen);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -271,37 +206,51 @@ static int sqlite_user_set_secrets(void *db, const char *domain, const char *loc
     const char *sha1, const char *sha256, char *err, size_t errlen)
 {
 	struct sqlite_db *d = db;
-	sqlite3_stmt *st = bind_user(d, ST_USER_SET, domain, localpart);
+	sqlite3_stmt *st = sqlite_db_owner(d, ST_USER_SET, domain, localpart);
 
 	sqlite3_bind_text(st, 3, sha1, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, sha256, -1, SQLITE_STATIC);
-	int n = step_done(d, st, "changing a password", err, errlen);
+	int n = sqlite_db_done(d, st, "changing a password", err, errlen);
 	sqlite3_clear_bindings(st);
 	if (n < 0)
 		return STORAGE_ERROR;
 	return n == 0 ? STORAGE_NOT_FOUND : STORAGE_OK;
 }
 
-/* A transaction even for one statement today: issue 5 deletes the user's
- * roster, offline messages and the rest in the same step, all or nothing. */
+/* Everything a user owns besides the users row. A table added for a
+ * user's data (archive, PEP…) adds its delete here, and the driver test
+ * suite's cascade case checks it. */
+static const enum stmt_id user_data[] = {
+	ST_DEL_ROSTER_VERSION, ST_DEL_ROSTER_ITEMS, ST_DEL_ROSTER_GROUPS, ST_DEL_SUBREQ,
+	ST_DEL_OFFLINE, ST_DEL_PRIVATE, ST_DEL_VCARD, ST_DEL_BLOCK, ST_DEL_LAST,
+};
+
+/* All or nothing, in one transaction. The user's data goes even when
+ * there is no users row (STORAGE_NOT_FOUND): with an external
+ * authentication backend sm keeps data for users this table never held,
+ * and deleting them must not leave it behind. */
 static int sqlite_user_delete(void *db, const char *domain, const char *localpart,
     char *err, size_t errlen)
 {
 	struct sqlite_db *d = db;
-	char why[ERRLEN];
 
-	if (exec(d, "BEGIN IMMEDIATE", why, sizeof(why)) < 0)
-		return errf(err, errlen, "deleting a user: %s", why);
-	int n = step_done(d, bind_user(d, ST_USER_DELETE, domain, localpart), "deleting a user",
-	    err, errlen);
+	if (sqlite_db_write(d, "deleting a user", err, errlen) < 0)
+		return STORAGE_ERROR;
+	for (size_t i = 0; i < ARRAY_LEN(user_data); i++) {
+		if (sqlite_db_done(d, sqlite_db_owner(d, user_data[i], domain, localpart),
+		    "deleting a user's data", err, errlen) < 0) {
+			sqlite_db_rollback(d);
+			return STORAGE_ERROR;
+		}
+	}
+	int n = sqlite_db_done(d, sqlite_db_owner(d, ST_USER_DELETE, domain, localpart),
+	    "deleting a user", err, errlen);
 	if (n < 0) {
-		(void)exec(d, "ROLLBACK", NULL, 0);
+		sqlite_db_rollback(d);
 		return STORAGE_ERROR;
 	}
-	if (exec(d, "COMMIT", why, sizeof(why)) < 0) {
-		(void)exec(d, "ROLLBACK", NULL, 0);
-		return errf(err, errlen, "deleting a user: %s", why);
-	}
+	if (sqlite_db_commit(d, "deleting a user", err, errlen) < 0)
+		return STORAGE_ERROR;
 	return n == 0 ? STORAGE_NOT_FOUND : STORAGE_OK;
 }
 
@@ -309,7 +258,7 @@ static int sqlite_user_exists(void *db, const char *domain, const char *localpar
     char *err, size_t errlen)
 {
 	struct sqlite_db *d = db;
-	sqlite3_stmt *st = bind_user(d, ST_USER_EXISTS, domain, localpart);
+	sqlite3_stmt *st = sqlite_db_owner(d, ST_USER_EXISTS, domain, localpart);
 
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -317,7 +266,7 @@ static int sqlite_user_exists(void *db, const char *domain, const char *localpar
 		return STORAGE_OK;
 	if (rc == SQLITE_DONE)
 		return STORAGE_NOT_FOUND;
-	return db_error(d, "looking up a user", err, errlen);
+	return sqlite_db_error(d, "looking up a user", err, errlen);
 }
 
 static int sqlite_user_list(void *db, const char *domain, storage_user_cb cb, void *arg,
@@ -339,7 +288,7 @@ static int sqlite_user_list(void *db, const char *domain, storage_user_cb cb, vo
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
-		return db_error(d, "listing users", err, errlen);
+		return sqlite_db_error(d, "listing users", err, errlen);
 	return STORAGE_OK;
 }
 
@@ -353,4 +302,26 @@ const struct storage_driver storage_sqlite_driver = {
 	.user_delete = sqlite_user_delete,
 	.user_exists = sqlite_user_exists,
 	.user_list = sqlite_user_list,
+	.roster_get = sqlite_roster_get,
+	.roster_get_since = sqlite_roster_get_since,
+	.roster_get_item = sqlite_roster_get_item,
+	.roster_put = sqlite_roster_put,
+	.roster_remove = sqlite_roster_remove,
+	.subreq_put = sqlite_subreq_put,
+	.subreq_exists = sqlite_subreq_exists,
+	.subreq_delete = sqlite_subreq_delete,
+	.subreq_list = sqlite_subreq_list,
+	.offline_store = sqlite_offline_store,
+	.offline_count = sqlite_offline_count,
+	.offline_list = sqlite_offline_list,
+	.offline_delete_upto = sqlite_offline_delete_upto,
+	.private_get = sqlite_private_get,
+	.private_set = sqlite_private_set,
+	.vcard_get = sqlite_vcard_get,
+	.vcard_set = sqlite_vcard_set,
+	.block_list = sqlite_block_list,
+	.block_add = sqlite_block_add,
+	.block_remove = sqlite_block_remove,
+	.last_set = sqlite_last_set,
+	.last_get = sqlite_last_get,
 };

@@ -148,6 +148,212 @@ int storage_user_list(struct storage *s, const char *domain, storage_user_cb cb,
 	return s->driver->user_list(s->db, domain, cb, arg, err, errlen);
 }
 
+/* --- roster ------------------------------------------------------------------ */
+
+void storage_roster_item_clear(struct storage_roster_item *item)
+{
+	if (item == NULL)
+		return;
+	free(item->contact);
+	free(item->name);
+	for (size_t i = 0; i < item->ngroups; i++)
+		free(item->groups[i]);
+	free(item->groups);
+	memset(item, 0, sizeof(*item));
+}
+
+void storage_roster_list_free(struct storage_roster_list *l)
+{
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		storage_roster_item_clear(&l->items[i]);
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+int storage_roster_get(struct storage *s, const char *domain, const char *localpart,
+    struct storage_roster_list *out, char *err, size_t errlen)
+{
+	return s->driver->roster_get(s->db, domain, localpart, out, err, errlen);
+}
+
+int storage_roster_get_since(struct storage *s, const char *domain, const char *localpart,
+    int64_t since, struct storage_roster_list *out, char *err, size_t errlen)
+{
+	return s->driver->roster_get_since(s->db, domain, localpart, since, out, err, errlen);
+}
+
+int storage_roster_get_item(struct storage *s, const char *domain, const char *localpart,
+    const char *contact, struct storage_roster_item *out, char *err, size_t errlen)
+{
+	return s->driver->roster_get_item(s->db, domain, localpart, contact, out, err, errlen);
+}
+
+/* What no driver should have to check: an item a caller built wrongly is
+ * refused here, before any change. */
+static int item_valid(const struct storage_roster_item *item, char *err, size_t errlen)
+{
+	if (item->contact == NULL || item->contact[0] == '\0')
+		return errf(err, errlen, "a roster item without a contact");
+	if ((int)item->sub < STORAGE_SUB_NONE || item->sub > STORAGE_SUB_BOTH)
+		return errf(err, errlen, "roster item %s: subscription state %d is not one of "
+		    "none, to, from, both", item->contact, (int)item->sub);
+	if (item->ngroups > 0 && item->groups == NULL)
+		return errf(err, errlen, "roster item %s: %zu groups but no names",
+		    item->contact, item->ngroups);
+	for (size_t i = 0; i < item->ngroups; i++)
+		if (item->groups[i] == NULL)
+			return errf(err, errlen, "roster item %s: group %zu has no name",
+			    item->contact, i);
+	return 0;
+}
+
+int storage_roster_put(struct storage *s, const char *domain, const char *localpart,
+    const struct storage_roster_item *item, int64_t *ver, char *err, size_t errlen)
+{
+	if (item_valid(item, err, errlen) < 0)
+		return STORAGE_ERROR;
+	return s->driver->roster_put(s->db, domain, localpart, item, ver, err, errlen);
+}
+
+int storage_roster_remove(struct storage *s, const char *domain, const char *localpart,
+    const char *contact, int64_t *ver, char *err, size_t errlen)
+{
+	return s->driver->roster_remove(s->db, domain, localpart, contact, ver, err, errlen);
+}
+
+/* --- subscription requests ------------------------------------------------------ */
+
+int storage_subreq_put(struct storage *s, const char *domain, const char *localpart,
+    const char *contact, const char *stanza, char *err, size_t errlen)
+{
+	return s->driver->subreq_put(s->db, domain, localpart, contact, stanza != NULL ? stanza :
+	    "", err, errlen);
+}
+
+int storage_subreq_exists(struct storage *s, const char *domain, const char *localpart,
+    const char *contact, char *err, size_t errlen)
+{
+	return s->driver->subreq_exists(s->db, domain, localpart, contact, err, errlen);
+}
+
+int storage_subreq_delete(struct storage *s, const char *domain, const char *localpart,
+    const char *contact, char *err, size_t errlen)
+{
+	return s->driver->subreq_delete(s->db, domain, localpart, contact, err, errlen);
+}
+
+int storage_subreq_list(struct storage *s, const char *domain, const char *localpart,
+    storage_subreq_cb cb, void *arg, char *err, size_t errlen)
+{
+	return s->driver->subreq_list(s->db, domain, localpart, cb, arg, err, errlen);
+}
+
+/* --- offline messages ---------------------------------------------------------- */
+
+int storage_offline_store(struct storage *s, const char *domain, const char *localpart,
+    const char *stanza, size_t quota, char *err, size_t errlen)
+{
+	if (stanza == NULL)
+		return errf(err, errlen, "an offline message for %s@%s without a stanza",
+		    localpart, domain);
+	return s->driver->offline_store(s->db, domain, localpart, stanza, quota, err, errlen);
+}
+
+int storage_offline_count(struct storage *s, const char *domain, const char *localpart,
+    size_t *count, char *err, size_t errlen)
+{
+	return s->driver->offline_count(s->db, domain, localpart, count, err, errlen);
+}
+
+int storage_offline_list(struct storage *s, const char *domain, const char *localpart,
+    storage_offline_cb cb, void *arg, char *err, size_t errlen)
+{
+	return s->driver->offline_list(s->db, domain, localpart, cb, arg, err, errlen);
+}
+
+int storage_offline_delete_upto(struct storage *s, const char *domain, const char *localpart,
+    int64_t upto, char *err, size_t errlen)
+{
+	return s->driver->offline_delete_upto(s->db, domain, localpart, upto, err, errlen);
+}
+
+/* --- private XML, vCards -------------------------------------------------------- */
+
+int storage_private_get(struct storage *s, const char *domain, const char *localpart,
+    const char *key, char **out, char *err, size_t errlen)
+{
+	return s->driver->private_get(s->db, domain, localpart, key, out, err, errlen);
+}
+
+int storage_private_set(struct storage *s, const char *domain, const char *localpart,
+    const char *key, const char *xml, char *err, size_t errlen)
+{
+	return s->driver->private_set(s->db, domain, localpart, key, xml, err, errlen);
+}
+
+int storage_vcard_get(struct storage *s, const char *domain, const char *localpart,
+    char **out, char *err, size_t errlen)
+{
+	return s->driver->vcard_get(s->db, domain, localpart, out, err, errlen);
+}
+
+int storage_vcard_set(struct storage *s, const char *domain, const char *localpart,
+    const char *xml, char *err, size_t errlen)
+{
+	return s->driver->vcard_set(s->db, domain, localpart, xml, err, errlen);
+}
+
+/* --- block list ------------------------------------------------------------------ */
+
+static int jids_valid(const char *const *jids, size_t n, char *err, size_t errlen)
+{
+	if (n > 0 && jids == NULL)
+		return errf(err, errlen, "%zu JIDs to block or unblock but no list", n);
+	for (size_t i = 0; i < n; i++)
+		if (jids[i] == NULL)
+			return errf(err, errlen, "JID %zu of the block list change is missing", i);
+	return 0;
+}
+
+int storage_block_list(struct storage *s, const char *domain, const char *localpart,
+    storage_block_cb cb, void *arg, char *err, size_t errlen)
+{
+	return s->driver->block_list(s->db, domain, localpart, cb, arg, err, errlen);
+}
+
+int storage_block_add(struct storage *s, const char *domain, const char *localpart,
+    const char *const *jids, size_t n, char *err, size_t errlen)
+{
+	if (jids_valid(jids, n, err, errlen) < 0)
+		return STORAGE_ERROR;
+	return s->driver->block_add(s->db, domain, localpart, jids, n, err, errlen);
+}
+
+int storage_block_remove(struct storage *s, const char *domain, const char *localpart,
+    const char *const *jids, size_t n, char *err, size_t errlen)
+{
+	if (jids_valid(jids, n, err, errlen) < 0)
+		return STORAGE_ERROR;
+	return s->driver->block_remove(s->db, domain, localpart, jids, n, err, errlen);
+}
+
+/* --- last activity ---------------------------------------------------------------- */
+
+int storage_last_set(struct storage *s, const char *domain, const char *localpart,
+    int64_t when, const char *status, char *err, size_t errlen)
+{
+	return s->driver->last_set(s->db, domain, localpart, when, status != NULL ? status : "",
+	    err, errlen);
+}
+
+int storage_last_get(struct storage *s, const char *domain, const char *localpart,
+    int64_t *when, char **status, char *err, size_t errlen)
+{
+	return s->driver->last_get(s->db, domain, localpart, when, status, err, errlen);
+}
+
 int storage_secrets_from_password(const char *password, unsigned iterations,
     struct storage_user_secrets *out, char *err, size_t errlen)
 {

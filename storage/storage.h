@@ -82,7 +82,10 @@ int storage_user_get_secrets(struct storage *s, const char *domain, const char *
 /* Replace both secrets (a password change): STORAGE_OK, STORAGE_NOT_FOUND. */
 int storage_user_set_secrets(struct storage *s, const char *domain, const char *localpart,
     const struct storage_user_secrets *secrets, char *err, size_t errlen);
-/* STORAGE_OK, STORAGE_NOT_FOUND. */
+/* STORAGE_OK, STORAGE_NOT_FOUND (no users row). Everything else the user
+ * owns (see the end of this file) is deleted in the same transaction
+ * either way: with an external authentication backend sm keeps data for
+ * users the users table never held. */
 int storage_user_delete(struct storage *s, const char *domain, const char *localpart,
     char *err, size_t errlen);
 /* STORAGE_OK (exists), STORAGE_NOT_FOUND. */
@@ -137,10 +140,13 @@ void storage_roster_list_free(struct storage_roster_list *l);
  * (an empty roster is OK with n = 0). */
 int storage_roster_get(struct storage *s, const char *domain, const char *localpart,
     struct storage_roster_list *out, char *err, size_t errlen);
-/* The items (live and tombstones) changed after version `since`:
- * STORAGE_OK, or STORAGE_NOT_FOUND when `since` is not a version this
- * store can answer from (newer than the current one, or older than the
- * oldest tombstone kept): the caller then sends the whole roster. */
+/* The items (live and tombstones) changed after version `since`, sorted by
+ * contact: STORAGE_OK, or STORAGE_NOT_FOUND when `since` is not a version
+ * this store can answer from (negative, newer than the current one, or
+ * older than the owner's low-water mark: drivers keep at least
+ * STORAGE_ROSTER_TOMBSTONES_KEPT (storage_driver.h) tombstones and may
+ * prune older ones):
+ * the caller then sends the whole roster. */
 int storage_roster_get_since(struct storage *s, const char *domain, const char *localpart,
     int64_t since, struct storage_roster_list *out, char *err, size_t errlen);
 /* One item into *out (live only): STORAGE_OK, STORAGE_NOT_FOUND. */
@@ -169,7 +175,9 @@ int storage_subreq_exists(struct storage *s, const char *domain, const char *loc
 /* STORAGE_OK, STORAGE_NOT_FOUND. */
 int storage_subreq_delete(struct storage *s, const char *domain, const char *localpart,
     const char *contact, char *err, size_t errlen);
-/* Every request, oldest first; cb non-zero stops the walk. */
+/* Every request, oldest first (a replaced request keeps its place); cb
+ * non-zero stops the walk. In every walk of this file the rows are read
+ * before the first callback, so a callback may call the storage. */
 typedef int (*storage_subreq_cb)(void *arg, const char *contact, const char *stanza);
 int storage_subreq_list(struct storage *s, const char *domain, const char *localpart,
     storage_subreq_cb cb, void *arg, char *err, size_t errlen);
@@ -178,14 +186,16 @@ int storage_subreq_list(struct storage *s, const char *domain, const char *local
 
 /* Store a message (its serialized stanza, with the XEP-0203 delay already
  * added by the caller) unless the owner holds `quota` messages already:
- * STORAGE_OK, STORAGE_FULL (nothing stored). quota 0 means no limit. */
+ * STORAGE_OK, STORAGE_FULL (nothing stored). quota 0 means no limit. The
+ * count and the insert are one transaction. */
 int storage_offline_store(struct storage *s, const char *domain, const char *localpart,
     const char *stanza, size_t quota, char *err, size_t errlen);
 /* How many the owner has. */
 int storage_offline_count(struct storage *s, const char *domain, const char *localpart,
     size_t *count, char *err, size_t errlen);
 /* The owner's messages in the order they were stored, each with an id
- * that increases; cb non-zero stops the walk. */
+ * that increases and is never handed out again (not even after every
+ * message was deleted); cb non-zero stops the walk. */
 typedef int (*storage_offline_cb)(void *arg, int64_t id, const char *stanza);
 int storage_offline_list(struct storage *s, const char *domain, const char *localpart,
     storage_offline_cb cb, void *arg, char *err, size_t errlen);
@@ -200,6 +210,7 @@ int storage_offline_delete_upto(struct storage *s, const char *domain, const cha
 /* Into *out (malloc'd, the caller frees): STORAGE_OK, STORAGE_NOT_FOUND. */
 int storage_private_get(struct storage *s, const char *domain, const char *localpart,
     const char *key, char **out, char *err, size_t errlen);
+/* Replace the value under key; xml NULL deletes it. STORAGE_OK. */
 int storage_private_set(struct storage *s, const char *domain, const char *localpart,
     const char *key, const char *xml, char *err, size_t errlen);
 
@@ -216,20 +227,23 @@ int storage_vcard_set(struct storage *s, const char *domain, const char *localpa
  *
  * Items are JIDs as the XEP allows (bare, full, domain, domain/resource),
  * prepared, stored as strings. */
+/* Every blocked JID, in byte order; cb non-zero stops the walk. */
 typedef int (*storage_block_cb)(void *arg, const char *jid);
 int storage_block_list(struct storage *s, const char *domain, const char *localpart,
     storage_block_cb cb, void *arg, char *err, size_t errlen);
 /* Add every one of jids[0..n) (those already there stay), in one transaction. */
 int storage_block_add(struct storage *s, const char *domain, const char *localpart,
     const char *const *jids, size_t n, char *err, size_t errlen);
-/* Remove those of jids[0..n); n 0 removes every item (unblock all). */
+/* Remove those of jids[0..n) (those not there are ignored), in one
+ * transaction; n 0 removes every item (unblock all). */
 int storage_block_remove(struct storage *s, const char *domain, const char *localpart,
     const char *const *jids, size_t n, char *err, size_t errlen);
 
 /* --- last activity (XEP-0012) ------------------------------------------------------ */
 
 /* When the user's last session ended (seconds since the epoch) and the
- * status of its last unavailable presence (may be ""). */
+ * status of its last unavailable presence (may be ""; NULL is stored as
+ * ""), replacing what was there. */
 int storage_last_set(struct storage *s, const char *domain, const char *localpart,
     int64_t when, const char *status, char *err, size_t errlen);
 /* STORAGE_OK (*status malloc'd), STORAGE_NOT_FOUND (never logged out). */

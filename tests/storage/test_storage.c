@@ -1,11 +1,17 @@
 /*
- * test_storage.c — the start of the storage driver test suite (issue 5):
- * the same cases run against every driver the build has (SQLite now; the
- * MySQL and PostgreSQL drivers of issue 7 must pass them unchanged). Each
- * case gets a fresh database: every user operation, quoting (localparts
- * full of quotes, backslashes, % and non-ASCII survive byte for byte), a
- * duplicate create refused, migrations from an empty file, a database
- * from a later version refused.
+ * test_storage.c — the storage driver test suite's account cases, which
+ * every driver must pass (SQLite now; the MySQL and PostgreSQL drivers of
+ * issue 7 too), and the SQLite driver's own cases, which reach under the
+ * interface with a raw sqlite3 handle. Each case gets a fresh database
+ * (store.h).
+ *
+ * Accounts: every user operation, quoting (localparts full of quotes,
+ * backslashes, % and non-ASCII survive byte for byte), a duplicate
+ * create refused. SQLite: migrations from an empty file and from a
+ * version-1 database made by hand, reopening migrates nothing, a database
+ * from a later version refused, a multi-step write that fails half-way
+ * leaves nothing behind, and deleting a user empties every table of its
+ * rows.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,33 +21,8 @@
 #include <sqlite3.h>
 
 #include "storage.h"
+#include "store.h"
 #include "unit.h"
-
-static char dir[64];
-static char path[128];
-
-static void setup(void)
-{
-	snprintf(dir, sizeof(dir), "/tmp/parley-storage-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/parley.db", dir);
-}
-
-static void teardown(void)
-{
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static struct storage *open_store(void)
-{
-	struct storage *s = NULL;
-	char err[ERRLEN];
-	int rc = storage_open_sqlite(&s, path, err, sizeof(err));
-	ck_assert_msg(rc == STORAGE_OK, "open: %s", err);
-	return s;
-}
 
 /* Cheap secrets: the minimum rounds, derived once per password. */
 static void secrets_for(const char *password, struct storage_user_secrets *out)
@@ -53,7 +34,7 @@ static void secrets_for(const char *password, struct storage_user_secrets *out)
 
 START_TEST(test_create_get_exists_delete)
 {
-	struct storage *s = open_store();
+	struct storage *s = store_open();
 	struct storage_user_secrets sec;
 	struct scram_secrets got;
 	char err[ERRLEN];
@@ -90,7 +71,7 @@ END_TEST
 
 START_TEST(test_duplicate_create_is_refused_and_changes_nothing)
 {
-	struct storage *s = open_store();
+	struct storage *s = store_open();
 	struct storage_user_secrets a, b;
 	struct scram_secrets got;
 	char err[ERRLEN];
@@ -113,7 +94,7 @@ END_TEST
 
 START_TEST(test_set_secrets_changes_the_password)
 {
-	struct storage *s = open_store();
+	struct storage *s = store_open();
 	struct storage_user_secrets a, b;
 	struct scram_secrets got;
 	char err[ERRLEN];
@@ -151,7 +132,7 @@ static int collect(void *arg, const char *localpart)
 
 START_TEST(test_list_is_per_domain_and_sorted)
 {
-	struct storage *s = open_store();
+	struct storage *s = store_open();
 	struct storage_user_secrets sec;
 	struct listing l = { .n = 0 };
 	char err[ERRLEN];
@@ -187,7 +168,7 @@ END_TEST
 
 START_TEST(test_quoting_survives_byte_for_byte)
 {
-	struct storage *s = open_store();
+	struct storage *s = store_open();
 	struct storage_user_secrets sec;
 	struct listing l = { .n = 0 };
 	char err[ERRLEN];
@@ -233,10 +214,10 @@ START_TEST(test_migrations_from_an_empty_file_and_reopen)
 	char err[ERRLEN];
 
 	/* An empty file, as `touch` leaves it. */
-	FILE *f = fopen(path, "w");
+	FILE *f = fopen(store_sqlite_path(), "w");
 	ck_assert_ptr_nonnull(f);
 	fclose(f);
-	s = open_store();
+	s = store_open();
 	ck_assert_int_ge(storage_schema_version(s), 1);
 	ck_assert_str_eq(storage_driver_name(s), "sqlite");
 	int version = storage_schema_version(s);
@@ -245,7 +226,7 @@ START_TEST(test_migrations_from_an_empty_file_and_reopen)
 	    STORAGE_OK);
 	storage_close(&s);
 	/* Opening again migrates nothing and keeps the data. */
-	s = open_store();
+	s = store_open();
 	ck_assert_int_eq(storage_schema_version(s), version);
 	ck_assert_int_eq(storage_user_exists(s, "example.org", "friar", err, sizeof(err)),
 	    STORAGE_OK);
@@ -254,7 +235,7 @@ START_TEST(test_migrations_from_an_empty_file_and_reopen)
 	/* WAL mode is on. */
 	sqlite3 *db;
 	sqlite3_stmt *st;
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open(store_sqlite_path(), &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
@@ -265,16 +246,17 @@ END_TEST
 
 START_TEST(test_a_newer_schema_is_refused)
 {
-	struct storage *s = open_store();
+	struct storage *s = store_open();
 	char err[ERRLEN];
 	sqlite3 *db;
 
 	storage_close(&s);
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open(store_sqlite_path(), &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db, "UPDATE schema_version SET version = 999", NULL, NULL,
 	    NULL), SQLITE_OK);
 	sqlite3_close(db);
-	ck_assert_int_eq(storage_open_sqlite(&s, path, err, sizeof(err)), STORAGE_ERROR);
+	ck_assert_int_eq(storage_open_sqlite(&s, store_sqlite_path(), err, sizeof(err)),
+	    STORAGE_ERROR);
 	ck_assert_ptr_null(s);
 	ck_assert_ptr_nonnull(strstr(err, "newer"));
 }
@@ -284,16 +266,17 @@ START_TEST(test_a_file_that_is_not_a_database_is_an_error)
 {
 	struct storage *s = NULL;
 	char err[ERRLEN];
-	FILE *f = fopen(path, "w");
+	FILE *f = fopen(store_sqlite_path(), "w");
 
 	ck_assert_ptr_nonnull(f);
 	fputs("this is not a database, but it is long enough to look like one....\n", f);
 	for (int i = 0; i < 100; i++)
 		fputs("filler filler filler filler filler filler filler filler filler\n", f);
 	fclose(f);
-	ck_assert_int_eq(storage_open_sqlite(&s, path, err, sizeof(err)), STORAGE_ERROR);
+	ck_assert_int_eq(storage_open_sqlite(&s, store_sqlite_path(), err, sizeof(err)),
+	    STORAGE_ERROR);
 	ck_assert_ptr_null(s);
-	ck_assert_ptr_nonnull(strstr(err, path));
+	ck_assert_ptr_nonnull(strstr(err, store_sqlite_path()));
 }
 END_TEST
 
@@ -313,32 +296,321 @@ START_TEST(test_config_names_the_driver)
 	conf_free(&c);
 
 	snprintf(text, sizeof(text), "hosts = [ \"example.org\" ];\n"
-	    "storage = { sqlite = { path = \"%s\"; }; };\n", path);
+	    "storage = { sqlite = { path = \"%s\"; }; };\n", store_sqlite_path());
 	ck_assert_int_eq(conf_load_string(&c, text, "test.conf", &errs), 0);
 	ck_assert_int_eq(storage_open(&s, c, err, sizeof(err)), STORAGE_OK);
 	ck_assert_str_eq(storage_driver_name(s), "sqlite");
 	storage_close(&s);
 	conf_free(&c);
-	ck_assert_int_eq(access(path, F_OK), 0);
+	ck_assert_int_eq(access(store_sqlite_path(), F_OK), 0);
+}
+END_TEST
+
+/* --- the SQLite driver's own cases ---------------------------------------------- */
+
+static sqlite3 *raw_open(void)
+{
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open(store_sqlite_path(), &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	return db;
+}
+
+static void raw_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg != NULL ? msg : "?");
+}
+
+/* One integer the query returns. */
+static int64_t raw_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+START_TEST(test_an_empty_file_reaches_schema_2)
+{
+	struct storage *s = store_open();
+	storage_close(&s);
+	sqlite3 *db = raw_open();
+	ck_assert_int_eq(raw_int(db, "SELECT version FROM schema_version"), 2);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM schema_version"), 1);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+	    "name IN ('users', 'roster_version', 'roster_items', 'roster_groups', "
+	    "'subscription_requests', 'offline_messages', 'private_xml', 'vcards', "
+	    "'block_list', 'last_activity')"), 10);
+	sqlite3_close(db);
+	s = store_open();
+	ck_assert_int_eq(storage_schema_version(s), 2);
+	storage_close(&s);
+}
+END_TEST
+
+/* The version-1 schema as issue 4 shipped it, written here by hand so
+ * that this case keeps testing the step from 1 whatever comes later. */
+static const char v1_ddl[] =
+	"CREATE TABLE schema_version (version INTEGER NOT NULL);"
+	"INSERT INTO schema_version VALUES (1);"
+	"CREATE TABLE users ("
+	"  domain TEXT NOT NULL,"
+	"  localpart TEXT NOT NULL,"
+	"  scram_sha1 TEXT NOT NULL,"
+	"  scram_sha256 TEXT NOT NULL,"
+	"  created INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
+	"  PRIMARY KEY (domain, localpart)"
+	") WITHOUT ROWID;";
+
+START_TEST(test_a_version_1_database_migrates_to_2_keeping_its_users)
+{
+	struct storage_user_secrets sec;
+	char sha1[SCRAM_SECRETS_TEXT_MAX], sha256[SCRAM_SECRETS_TEXT_MAX];
+	char err[ERRLEN] = "";
+
+	secrets_for("old password", &sec);
+	ck_assert_int_eq(scram_secrets_format(&sec.sha1, sha1, sizeof(sha1), err, sizeof(err)), 0);
+	ck_assert_int_eq(scram_secrets_format(&sec.sha256, sha256, sizeof(sha256), err,
+	    sizeof(err)), 0);
+	sqlite3 *db = raw_open();
+	raw_exec(db, v1_ddl);
+	sqlite3_stmt *st;
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO users (domain, localpart, scram_sha1, "
+	    "scram_sha256) VALUES ('example.org', 'juliet', ?1, ?2)", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, sha1, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sha256, -1, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+
+	struct storage *s = store_open();
+	ck_assert_int_eq(storage_schema_version(s), 2);
+	STORE_CALL(STORAGE_OK, storage_user_exists(s, "example.org", "juliet", err, sizeof(err)));
+	struct scram_secrets got;
+	STORE_CALL(STORAGE_OK, storage_user_get_secrets(s, "example.org", "juliet",
+	    SCRAM_HASH_SHA256, &got, err, sizeof(err)));
+	ck_assert(scram_secrets_check_password(&got, "old password"));
+	/* The new tables work. */
+	struct storage_roster_item it = { .contact = (char *)"romeo@example.net" };
+	int64_t ver = 0;
+	STORE_CALL(STORAGE_OK, storage_roster_put(s, "example.org", "juliet", &it, &ver, err,
+	    sizeof(err)));
+	ck_assert_int_eq(ver, 1);
+	STORE_CALL(STORAGE_OK, storage_offline_store(s, "example.org", "juliet", "<message/>", 1,
+	    err, sizeof(err)));
+	storage_close(&s);
+
+	/* Reopening migrates nothing: same version, same tables, data kept. */
+	db = raw_open();
+	int64_t objects = raw_int(db, "SELECT count(*) FROM sqlite_master");
+	sqlite3_close(db);
+	s = store_open();
+	ck_assert_int_eq(storage_schema_version(s), 2);
+	STORE_CALL(STORAGE_FULL, storage_offline_store(s, "example.org", "juliet", "<message/>", 1,
+	    err, sizeof(err)));
+	storage_close(&s);
+	db = raw_open();
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_master"), objects);
+	ck_assert_int_eq(raw_int(db, "SELECT version FROM schema_version"), 2);
+	ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM roster_items"), 1);
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_a_failed_roster_put_changes_nothing)
+{
+	struct storage *s = store_open();
+	struct storage_roster_item got;
+	struct storage_roster_list l;
+	char err[ERRLEN] = "";
+	const char *before[] = { "Friends" }, *after[] = { "Family", "boom" };
+	struct storage_roster_item it = {
+		.contact = (char *)"romeo@example.net", .name = (char *)"Romeo",
+		.sub = STORAGE_SUB_BOTH, .groups = (char **)before, .ngroups = 1,
+	};
+	int64_t ver = 0;
+
+	STORE_CALL(STORAGE_OK, storage_roster_put(s, "example.org", "juliet", &it, &ver, err,
+	    sizeof(err)));
+	ck_assert_int_eq(ver, 1);
+	/* The second group's insert fails, after the version was bumped and
+	 * the item and the first group were written. */
+	sqlite3 *db = raw_open();
+	raw_exec(db, "CREATE TRIGGER refuse_boom BEFORE INSERT ON roster_groups "
+	    "WHEN NEW.name = 'boom' BEGIN SELECT RAISE(ABORT, 'boom refused'); END");
+	sqlite3_close(db);
+	it.name = (char *)"Changed";
+	it.sub = STORAGE_SUB_NONE;
+	it.groups = (char **)after;
+	it.ngroups = 2;
+	ver = 0;
+	STORE_CALL(STORAGE_ERROR, storage_roster_put(s, "example.org", "juliet", &it, &ver, err,
+	    sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "boom refused"));
+	ck_assert_int_eq(ver, 0);
+	STORE_CALL(STORAGE_OK, storage_roster_get_item(s, "example.org", "juliet",
+	    "romeo@example.net", &got, err, sizeof(err)));
+	ck_assert_str_eq(got.name, "Romeo");
+	ck_assert_int_eq(got.sub, STORAGE_SUB_BOTH);
+	ck_assert_int_eq(got.ver, 1);
+	ck_assert_uint_eq(got.ngroups, 1);
+	ck_assert_str_eq(got.groups[0], "Friends");
+	storage_roster_item_clear(&got);
+	STORE_CALL(STORAGE_OK, storage_roster_get(s, "example.org", "juliet", &l, err,
+	    sizeof(err)));
+	ck_assert_int_eq(l.ver, 1);
+	storage_roster_list_free(&l);
+
+	/* The connection is usable after the failure, and the version the
+	 * failed put took was never handed out. */
+	it.ngroups = 1;
+	STORE_CALL(STORAGE_OK, storage_roster_put(s, "example.org", "juliet", &it, &ver, err,
+	    sizeof(err)));
+	ck_assert_int_eq(ver, 2);
+	storage_close(&s);
+}
+END_TEST
+
+static int count_jid(void *arg, const char *jid)
+{
+	(void)jid;
+	(*(int *)arg)++;
+	return 0;
+}
+
+START_TEST(test_failed_block_and_delete_change_nothing)
+{
+	struct storage *s = store_open();
+	char err[ERRLEN] = "";
+	const char *jids[] = { "a@example.net", "boom", "c@example.net" };
+	int n = 0;
+
+	store_user(s, "example.org", "juliet");
+	STORE_CALL(STORAGE_OK, storage_block_add(s, "example.org", "juliet", jids, 1, err,
+	    sizeof(err)));
+	STORE_CALL(STORAGE_OK, storage_vcard_set(s, "example.org", "juliet", "<vCard/>", err,
+	    sizeof(err)));
+	sqlite3 *db = raw_open();
+	raw_exec(db, "CREATE TRIGGER refuse_boom BEFORE INSERT ON block_list "
+	    "WHEN NEW.jid = 'boom' BEGIN SELECT RAISE(ABORT, 'boom refused'); END;"
+	    "CREATE TRIGGER keep_users BEFORE DELETE ON users "
+	    "BEGIN SELECT RAISE(ABORT, 'users are kept'); END;");
+	sqlite3_close(db);
+	STORE_CALL(STORAGE_OK, storage_block_remove(s, "example.org", "juliet", jids, 1, err,
+	    sizeof(err)));
+	STORE_CALL(STORAGE_ERROR, storage_block_add(s, "example.org", "juliet", jids, 3, err,
+	    sizeof(err)));
+	STORE_CALL(STORAGE_OK, storage_block_list(s, "example.org", "juliet", count_jid, &n, err,
+	    sizeof(err)));
+	ck_assert_int_eq(n, 0);
+
+	/* The users row goes last: its failure must bring the data back. */
+	STORE_CALL(STORAGE_ERROR, storage_user_delete(s, "example.org", "juliet", err,
+	    sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "users are kept"));
+	char *xml = NULL;
+	STORE_CALL(STORAGE_OK, storage_vcard_get(s, "example.org", "juliet", &xml, err,
+	    sizeof(err)));
+	ck_assert_str_eq(xml, "<vCard/>");
+	free(xml);
+	storage_close(&s);
+}
+END_TEST
+
+/* Every table but the schema's own, straight from the database: a table
+ * added later for a user's data without a delete in storage_user_delete
+ * fails here. */
+START_TEST(test_user_delete_leaves_no_row_in_any_table)
+{
+	struct storage *s = store_open();
+	char err[ERRLEN] = "";
+	const char *groups[] = { "G" }, *jids[] = { "foe@x" };
+	struct storage_roster_item it = { .contact = (char *)"friend@x",
+	    .groups = (char **)groups, .ngroups = 1 };
+	int64_t ver;
+	const char *owners[] = { "juliet", "romeo" };
+
+	for (size_t i = 0; i < ARRAY_LEN(owners); i++) {
+		const char *o = owners[i];
+		store_user(s, "example.org", o);
+		STORE_CALL(STORAGE_OK, storage_roster_put(s, "example.org", o, &it, &ver, err,
+		    sizeof(err)));
+		it.contact = (char *)"gone@x";
+		STORE_CALL(STORAGE_OK, storage_roster_put(s, "example.org", o, &it, &ver, err,
+		    sizeof(err)));
+		STORE_CALL(STORAGE_OK, storage_roster_remove(s, "example.org", o, "gone@x", &ver,
+		    err, sizeof(err)));
+		it.contact = (char *)"friend@x";
+		STORE_CALL(STORAGE_OK, storage_subreq_put(s, "example.org", o, "a@x", "<p/>", err,
+		    sizeof(err)));
+		STORE_CALL(STORAGE_OK, storage_offline_store(s, "example.org", o, "<m/>", 0, err,
+		    sizeof(err)));
+		STORE_CALL(STORAGE_OK, storage_private_set(s, "example.org", o, "{a}b", "<b/>", err,
+		    sizeof(err)));
+		STORE_CALL(STORAGE_OK, storage_vcard_set(s, "example.org", o, "<vCard/>", err,
+		    sizeof(err)));
+		STORE_CALL(STORAGE_OK, storage_block_add(s, "example.org", o, jids, 1, err,
+		    sizeof(err)));
+		STORE_CALL(STORAGE_OK, storage_last_set(s, "example.org", o, 1, "", err,
+		    sizeof(err)));
+	}
+	STORE_CALL(STORAGE_OK, storage_user_delete(s, "example.org", "juliet", err, sizeof(err)));
+	storage_close(&s);
+
+	sqlite3 *db = raw_open();
+	sqlite3_stmt *tables;
+	int checked = 0;
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = "
+	    "'table' AND name NOT IN ('schema_version', 'sqlite_sequence')", -1, &tables, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(tables) == SQLITE_ROW) {
+		const char *table = (const char *)sqlite3_column_text(tables, 0);
+		char sql[256];
+		/* Table names from the schema itself, not user data. */
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM \"%s\" WHERE domain = "
+		    "'example.org' AND localpart = 'juliet'", table);
+		ck_assert_msg(raw_int(db, sql) == 0, "%s keeps rows of a deleted user", table);
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM \"%s\" WHERE domain = "
+		    "'example.org' AND localpart = 'romeo'", table);
+		ck_assert_msg(raw_int(db, sql) > 0, "%s lost rows of another user", table);
+		checked++;
+	}
+	sqlite3_finalize(tables);
+	sqlite3_close(db);
+	ck_assert_int_eq(checked, 10);
 }
 END_TEST
 
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("storage");
-	TCase *tc = tcase_create("sqlite");
+	TCase *tc = tcase_create(store_driver());
+	TCase *sq = tcase_create("sqlite-driver");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, store_setup, store_teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_create_get_exists_delete);
 	tcase_add_test(tc, test_duplicate_create_is_refused_and_changes_nothing);
 	tcase_add_test(tc, test_set_secrets_changes_the_password);
 	tcase_add_test(tc, test_list_is_per_domain_and_sorted);
 	tcase_add_test(tc, test_quoting_survives_byte_for_byte);
-	tcase_add_test(tc, test_migrations_from_an_empty_file_and_reopen);
-	tcase_add_test(tc, test_a_newer_schema_is_refused);
-	tcase_add_test(tc, test_a_file_that_is_not_a_database_is_an_error);
-	tcase_add_test(tc, test_config_names_the_driver);
 	suite_add_tcase(s, tc);
+
+	tcase_add_checked_fixture(sq, store_setup, store_teardown);
+	tcase_set_timeout(sq, 30);
+	tcase_add_test(sq, test_migrations_from_an_empty_file_and_reopen);
+	tcase_add_test(sq, test_an_empty_file_reaches_schema_2);
+	tcase_add_test(sq, test_a_version_1_database_migrates_to_2_keeping_its_users);
+	tcase_add_test(sq, test_a_newer_schema_is_refused);
+	tcase_add_test(sq, test_a_file_that_is_not_a_database_is_an_error);
+	tcase_add_test(sq, test_config_names_the_driver);
+	tcase_add_test(sq, test_a_failed_roster_put_changes_nothing);
+	tcase_add_test(sq, test_failed_block_and_delete_change_nothing);
+	tcase_add_test(sq, test_user_delete_leaves_no_row_in_any_table);
+	suite_add_tcase(s, sq);
 	return s;
 }
