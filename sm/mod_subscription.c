@@ -159,6 +159,11 @@ static enum sm_verdict inbound(struct sm *sm, struct sm_pkt *p, void *arg)
 	if (deliver)
 		deliver_to_available(sm, owner, copy);
 	stanza_free(&copy);
+	if (t == SUB_UNSUBSCRIBE && sub_has_from(before.sub) && !sub_has_from(st.sub)) {
+		/* §3.3.3: the contact no longer has the user's presence:
+		 * it sees each of the user's resources go. */
+		sm_presence_unavailable_to(sm, owner, jid_bare_str(contact));
+	}
 	if (t == SUB_UNSUBSCRIBED && sub_has_to(before.sub) && !sub_has_to(st.sub)) {
 		/* §3.2.3: the user no longer hears the contact: its
 		 * resources see the contact go unavailable. */

@@ -214,11 +214,14 @@ static void to_local_user(struct sm *sm, struct sm_pkt *p)
 		/* No such resource (§8.5.3.2). */
 		switch (p->kind) {
 		case SM_MESSAGE:
-			if (type_is(p, "groupchat")) {
+			/* §8.5.3.2.1: a chat is handled as if sent to the
+			 * bare JID; normal and groupchat get an error (the
+			 * RFC's other choice, silence, would hide the loss);
+			 * a headline is ephemeral: dropped. */
+			if (type_is(p, "chat") || is_error(p))
+				message_to_bare(sm, p);
+			else if (!type_is(p, "headline"))
 				sm_bounce(sm, p, "cancel", "service-unavailable");
-				return;
-			}
-			message_to_bare(sm, p);
 			return;
 		case SM_IQ:
 			sm_bounce(sm, p, "cancel", "service-unavailable");
@@ -310,12 +313,12 @@ void sm_route(struct sm *sm, struct sm_pkt *p)
 		return;
 	}
 	if (sm_user_exists(sm, p->to) != STORAGE_OK) {
-		/* §8.5.1: no such user. A subscription request or a probe
-		 * learns there is no subscription (§3.1.3, §4.3.2); other
-		 * presence is ignored. */
+		/* §8.5.1: no such user. A probe learns there is no
+		 * subscription; other presence, subscription requests
+		 * included, is ignored. */
 		if (p->kind != SM_PRESENCE)
 			sm_bounce(sm, p, "cancel", "service-unavailable");
-		else if ((type_is(p, "subscribe") || type_is(p, "probe")) && p->from != NULL)
+		else if (type_is(p, "probe") && p->from != NULL)
 			unsubscribed_for(sm, p);
 		return;
 	}

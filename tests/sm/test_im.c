@@ -404,8 +404,10 @@ START_TEST(test_offline_messages_are_stored_with_delay_and_delivered_in_order)
 
 	offline(&juliet);
 	from_session(romeo, CHAT("juliet@example.test", "one"));
-	from_session(romeo, "<message xmlns='jabber:client' to='juliet@example.test/gone'>"
-	    "<body>two</body></message>");
+	/* A chat to a resource that is gone is the bare JID's (RFC 6121
+	 * §8.5.3.2.1). */
+	from_session(romeo, "<message xmlns='jabber:client' type='chat' "
+	    "to='juliet@example.test/gone'><body>two</body></message>");
 	ck_assert_uint_eq(nsent, 0);
 	/* A negative priority takes nothing (XEP-0160 §2). */
 	juliet = online("j2", "juliet@example.test/shy");

@@ -340,14 +340,21 @@ START_TEST(test_subscribe_to_offline_user_is_delivered_at_login)
 }
 END_TEST
 
-START_TEST(test_probe_and_subscribe_to_nonexistent_user_get_unsubscribed)
+START_TEST(test_probe_and_subscribe_to_nonexistent_user_change_nothing)
 {
 	presence(romeo, 0);
+	/* The probe's answer, unsubscribed, changes nothing for romeo
+	 * (A.3.4, None): nothing reaches his resource. */
+	sub(romeo, "probe", "nobody@example.test");
+	ck_assert_uint_eq(got("r", "presence"), 0);
+	/* A subscribe to nobody is ignored (§8.5.1): romeo's item stays
+	 * pending, nothing comes back. */
+	roster_get(romeo, NULL);
+	clear_sent();
 	sub(romeo, "subscribe", "nobody@example.test");
-	const struct stanza *pr = nth_to("r", "presence", 0);
-	ck_assert_ptr_nonnull(pr);
-	ck_assert_str_eq(stanza_type(pr), "unsubscribed");
-	ck_assert_str_eq(stanza_from(pr), "nobody@example.test");
+	ck_assert_uint_eq(got("r", "presence"), 0);
+	ck_assert_str_eq(item_attr(iq_to("r", "set", 0), "ask"), "subscribe");
+	ck_assert_ptr_null(iq_to("r", "set", 1));
 }
 END_TEST
 
@@ -388,7 +395,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_presence_broadcast_probe_and_unavailable_at_end);
 	tcase_add_test(tc, test_no_broadcast_without_subscription_but_directed_presence_ends_unavailable);
 	tcase_add_test(tc, test_subscribe_to_offline_user_is_delivered_at_login);
-	tcase_add_test(tc, test_probe_and_subscribe_to_nonexistent_user_get_unsubscribed);
+	tcase_add_test(tc, test_probe_and_subscribe_to_nonexistent_user_change_nothing);
 	tcase_add_test(tc, test_removing_an_item_cancels_both_subscriptions);
 	suite_add_tcase(s, tc);
 	return s;
