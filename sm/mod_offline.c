@@ -6,7 +6,7 @@
  * order it came to the first resource that sends available presence with
  * a non-negative priority (XEP-0160 §2 step 5), then deleted.
  *
- * What is not stored: a message of chat states only (XEP-0160 §3: "SHOULD
+ * What is not stored: a chat of chat states only (XEP-0160 §3: "SHOULD
  * NOT be stored") is dropped silently, as a typing notification to
  * nobody; a message carrying the XEP-0334 <no-store/> hint is left to the
  * core, which answers <service-unavailable/> (RFC 6121 §8.5.2.2.1: not
@@ -27,21 +27,28 @@
 #define NS_CHATSTATES "http://jabber.org/protocol/chatstates"
 #define NS_HINTS "urn:xmpp:hints"
 
-/* Whether the message carries something worth keeping: any child element
- * but a chat state, a <thread/> or a processing hint. */
-static bool storable_payload(const struct stanza *st)
+/* XEP-0160 §3: a chat carrying nothing but a chat state (a <thread/> or a
+ * processing hint beside it adds no content) SHOULD NOT be stored: it is
+ * about a moment that is over at the next login. Only chats: a normal
+ * message with the same content is stored, as is anything else without a
+ * body (a receipt, a marker). */
+static bool chat_state_only(const struct sm_pkt *p)
 {
+	const struct stanza *st = p->st;
 	int root = stanza_root(st);
+	bool state = false;
 
+	if (p->type == NULL || strcmp(p->type, "chat") != 0)
+		return false;
 	for (int c = stanza_first_element(st, root); c != STANZA_NONE;
 	    c = stanza_next_element(st, c)) {
 		const char *ns = stanza_ns(st, c);
-		if (strcmp(ns, NS_CHATSTATES) == 0 || strcmp(ns, NS_HINTS) == 0 ||
-		    stanza_is(st, c, NS_CLIENT, "thread"))
-			continue;
-		return true;
+		if (strcmp(ns, NS_CHATSTATES) == 0)
+			state = true;
+		else if (strcmp(ns, NS_HINTS) != 0 && !stanza_is(st, c, NS_CLIENT, "thread"))
+			return false;
 	}
-	return false;
+	return state;
 }
 
 /* XEP-0082 DateTime in UTC, to the second: 2024-05-01T12:00:00Z. */
@@ -66,8 +73,8 @@ static enum sm_verdict store(struct sm *sm, struct sm_pkt *p, void *arg)
 		return SM_PASS;
 	if (stanza_find_child(p->st, stanza_root(p->st), NS_HINTS, "no-store") != STANZA_NONE)
 		return SM_PASS;
-	if (!storable_payload(p->st)) {
-		log_debug("message to %s without content: not stored", jid_bare_str(owner));
+	if (chat_state_only(p)) {
+		log_debug("chat state to %s: not stored", jid_bare_str(owner));
 		return SM_DONE;
 	}
 

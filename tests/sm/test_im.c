@@ -465,6 +465,18 @@ START_TEST(test_chat_states_alone_are_not_stored_and_no_store_is_refused)
 	ck_assert_int_eq(storage_offline_count(sm.storage, "example.test", "juliet", &n, NULL, 0),
 	    STORAGE_OK);
 	ck_assert_uint_eq(n, 0);
+	/* A chat state with a thread is still only a chat state; a normal
+	 * message with one, or a receipt without a body, is kept. */
+	from_session(romeo, "<message xmlns='jabber:client' to='juliet@example.test' type='chat'>"
+	    "<composing xmlns='http://jabber.org/protocol/chatstates'/><thread>t</thread>"
+	    "</message>");
+	from_session(romeo, "<message xmlns='jabber:client' to='juliet@example.test' type='normal'>"
+	    "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>");
+	from_session(romeo, "<message xmlns='jabber:client' to='juliet@example.test' type='chat'>"
+	    "<received xmlns='urn:xmpp:receipts' id='m1'/></message>");
+	ck_assert_int_eq(storage_offline_count(sm.storage, "example.test", "juliet", &n, NULL, 0),
+	    STORAGE_OK);
+	ck_assert_uint_eq(n, 2);
 }
 END_TEST
 
