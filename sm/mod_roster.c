@@ -202,7 +202,8 @@ static void roster_get(struct sm *sm, struct sm_pkt *p, int q)
 			struct stanza *r = sm_iq_result(p);
 			sm_send(sm, r);
 			stanza_free(&r);
-			qsort(l.items, l.n, sizeof(*l.items), by_ver);
+			if (l.n > 1)
+				qsort(l.items, l.n, sizeof(*l.items), by_ver);
 			for (size_t i = 0; i < l.n; i++)
 				sm_roster_push(sm, owner, &l.items[i], l.items[i].ver);
 			storage_roster_list_free(&l);
