@@ -26,6 +26,9 @@
 #define NS_BLOCKING "urn:xmpp:blocking"
 #define NS_BLOCKING_ERRORS "urn:xmpp:blocking:errors"
 
+/* Items one user may block. */
+#define BLOCK_ITEMS_MAX 1000
+
 struct blocklist {
 	struct jid **items;
 	size_t n;
@@ -350,6 +353,15 @@ static void change(struct sm *sm, struct sm_pkt *p, const struct jid *owner, int
 	}
 	if (blocking && n == 0) {
 		sm_bounce(sm, p, "modify", "bad-request");
+		free_items(items, n);
+		return;
+	}
+	const struct blocklist *now = blocking ? cached(sm, owner) : NULL;
+	if (now != NULL && now->n + n > BLOCK_ITEMS_MAX) {
+		/* A list without bound would be storage and a match per
+		 * stanza without bound: a local policy (RFC 6120 §8.3.3.12). */
+		sm_bounce(sm, p, "cancel", "policy-violation");
+		free_items(items, n);
 		return;
 	}
 	strs = xcalloc(n + 1, sizeof(*strs));

@@ -239,6 +239,31 @@ static void block(struct sm_session *s, const char *id, const char *jid)
 
 /* --- blocking (XEP-0191) ---------------------------------------------------------- */
 
+START_TEST(test_block_list_has_a_bound)
+{
+	struct buf b;
+
+	/* 1000 items in ten iqs of a hundred, then one more is refused. */
+	for (int k = 0; k < 10; k++) {
+		buf_init(&b);
+		buf_append_str(&b, "<iq xmlns='jabber:client' type='set' id='many'>"
+		    "<block xmlns='urn:xmpp:blocking'>");
+		for (int i = 0; i < 100; i++)
+			buf_appendf(&b, "<item jid='u%d@spam.example'/>", k * 100 + i);
+		buf_append_str(&b, "</block></iq>");
+		buf_append(&b, "", 1);
+		from_session(juliet, buf_head(&b));
+		buf_free(&b);
+		ck_assert_str_eq(type_of(answer("j", "many")), "result");
+		clear_sent();
+	}
+	block(juliet, "one-more", "x@spam.example");
+	ck_assert_str_eq(error_to("j"), "policy-violation");
+	ck_assert(!juliet_blocks("x@spam.example"));
+	ck_assert(juliet_blocks("u999@spam.example"));
+}
+END_TEST
+
 START_TEST(test_blocked_bare_jid_covers_every_resource_of_it_and_nothing_else)
 {
 	block(juliet, "b1", "romeo@example.test");
@@ -669,6 +694,7 @@ Suite *unit_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_blocked_bare_jid_covers_every_resource_of_it_and_nothing_else);
+	tcase_add_test(tc, test_block_list_has_a_bound);
 	tcase_add_test(tc, test_blocked_full_jid_covers_only_that_resource);
 	tcase_add_test(tc, test_blocked_domain_covers_its_users_and_resources_not_subdomains);
 	tcase_add_test(tc, test_blocked_domain_resource_covers_only_that_address);
