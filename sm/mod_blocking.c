@@ -321,6 +321,10 @@ static void presence_to_contacts(struct sm *sm, const struct jid *owner, struct 
 	for (size_t i = 0; i < n; i++) {
 		if (!contact_subscribed(sm, owner, items[i]))
 			continue;
+		/* Unblocked here, but maybe still covered by another item
+		 * (its domain): then it stays without presence. */
+		if (!blocking && sm_blocked(sm, owner, items[i]))
+			continue;
 		for (struct sm_session *s = session_first(sm->sessions, jid_bare_str(owner));
 		    s != NULL; s = s->next) {
 			if (!s->available || (!blocking && s->presence == NULL))
@@ -364,6 +368,9 @@ static void change(struct sm *sm, struct sm_pkt *p, const struct jid *owner, int
 		free_items(items, n);
 		return;
 	}
+	/* §3.5: unblocking everything lifts what the list holds now; those
+	 * contacts get the user's presence back below. */
+	struct blocklist *lifted = !blocking && n == 0 ? load(sm, owner) : NULL;
 	strs = xcalloc(n + 1, sizeof(*strs));
 	for (size_t i = 0; i < n; i++)
 		strs[i] = jid_full_str(items[i]);
@@ -380,6 +387,7 @@ static void change(struct sm *sm, struct sm_pkt *p, const struct jid *owner, int
 		log_error("storage: %s for %s: %s", what, jid_bare_str(owner), err);
 		sm_bounce(sm, p, "wait", "internal-server-error");
 		free_items(items, n);
+		blocklist_free(lifted);
 		return;
 	}
 
@@ -397,6 +405,11 @@ static void change(struct sm *sm, struct sm_pkt *p, const struct jid *owner, int
 	reply_result(sm, p, NULL, NULL);
 	push(sm, owner, what, items, n);
 	presence_to_contacts(sm, owner, items, n, blocking);
+	if (blocking)
+		sm_presence_blocked(sm, owner);
+	if (lifted != NULL)
+		presence_to_contacts(sm, owner, lifted->items, lifted->n, false);
+	blocklist_free(lifted);
 	free_items(items, n);
 }
 
@@ -431,7 +444,10 @@ static enum sm_verdict iq(struct sm *sm, struct sm_pkt *p, void *arg)
 static enum sm_verdict local_in(struct sm *sm, struct sm_pkt *p, void *arg)
 {
 	(void)arg;
-	if (p->from == NULL || p->to == NULL || jid_equal_bare(p->from, p->to))
+	/* The hosted domains' own answers pass, as they do outbound. */
+	if (p->from == NULL || p->to == NULL || jid_equal_bare(p->from, p->to) ||
+	    (jid_localpart(p->from) == NULL && jid_resourcepart(p->from) == NULL &&
+	    sm_is_local_domain(sm, jid_domainpart(p->from))))
 		return SM_PASS;
 	struct jid *owner = jid_bare_dup(p->to);
 	bool blocked = sm_blocked(sm, owner, p->from);

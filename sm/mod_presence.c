@@ -19,6 +19,9 @@
 #include "log.h"
 #include "roster.h"
 
+/* Recipients of directed presence remembered per session. */
+#define DIRECTED_MAX 1000
+
 int sm_presence_priority(const struct stanza *st)
 {
 	int el = stanza_find_child(st, stanza_root(st), NS_CLIENT, "priority");
@@ -106,7 +109,9 @@ static bool directed_has(const struct sm_session *s, const char *to, size_t *at)
 
 static void directed_add(struct sm_session *s, const char *to)
 {
-	if (directed_has(s, to, NULL))
+	/* A bound, so that one session cannot make its unavailable fan out
+	 * without end; beyond it, the oldest recipients are not told. */
+	if (directed_has(s, to, NULL) || s->ndirected >= DIRECTED_MAX)
 		return;
 	s->directed = xreallocarray(s->directed, s->ndirected + 1, sizeof(*s->directed));
 	s->directed[s->ndirected++] = xstrdup(to);
@@ -145,8 +150,30 @@ struct bcast {
  * the contact's available resources' last presence, or unavailable. */
 static void local_probe(struct sm *sm, struct sm_session *to, const struct jid *contact)
 {
-	bool any = false;
+	struct storage_roster_item item;
+	struct sub_state st;
+	bool exists, any = false;
 
+	/* The answer the contact's side gives a real probe (probe_in): none
+	 * to a user the contact blocks (XEP-0191 §3.3), "unsubscribed" to one
+	 * the contact's own roster does not let see (§4.3.2). */
+	if (sm_blocked(sm, contact, to->jid))
+		return;
+	struct jid *user = jid_bare_dup(to->jid);
+	int rc = sm_roster_load(sm, contact, jid_bare_str(user), &item, &exists, &st);
+	if (rc == 0)
+		storage_roster_item_clear(&item);
+	if (rc == 0 && !sub_has_from(st.sub)) {
+		struct stanza *r = stanza_new(NS_CLIENT, "presence");
+		stanza_set_type(r, "unsubscribed");
+		stanza_set_from(r, jid_bare_str(contact));
+		stanza_set_to(r, jid_bare_str(user));
+		sm_send(sm, r);
+		stanza_free(&r);
+	}
+	jid_free(&user);
+	if (rc < 0 || !sub_has_from(st.sub))
+		return;
 	for (struct sm_session *c = session_first(sm->sessions, jid_bare_str(contact)); c != NULL;
 	    c = c->next) {
 		if (!c->available || c->presence == NULL)
@@ -179,10 +206,12 @@ static void bcast_item(struct sm *sm, const struct storage_roster_item *it, void
 		jid_free(&contact);
 		return;
 	}
-	if (sub_has_from(it->sub))
+	if (sub_has_from(it->sub)) {
 		send_from(sm, b->s, b->st, it->contact);
-	/* The contact had directed presence before; now it gets it anyway. */
-	directed_remove(b->s, it->contact);
+		/* A subscriber that had directed presence gets the broadcast
+		 * now; anyone else keeps its entry (§4.6.3). */
+		directed_remove(b->s, it->contact);
+	}
 	if (b->probe && sub_has_to(it->sub)) {
 		if (sm_is_local_domain(sm, jid_domainpart(contact))) {
 			local_probe(sm, b->s, contact);
@@ -230,6 +259,31 @@ void sm_presence_unavailable_to(struct sm *sm, const struct jid *owner, const ch
 	stanza_free(&u);
 }
 
+/* XEP-0191 §3.3: the recipients of directed presence the owner now
+ * blocks see the owner's resources go, and are forgotten. */
+void sm_presence_blocked(struct sm *sm, const struct jid *owner)
+{
+	struct stanza *u = unavailable();
+	char err[ERRLEN];
+
+	for (struct sm_session *s = session_first(sm->sessions, jid_bare_str(owner)); s != NULL;
+	    s = s->next) {
+		for (size_t i = 0; i < s->ndirected;) {
+			struct jid *j = NULL;
+			if (jid_parse(&j, s->directed[i], strlen(s->directed[i]), err,
+			    sizeof(err)) == 0 && sm_blocked(sm, owner, j)) {
+				send_from(sm, s, u, s->directed[i]);
+				free(s->directed[i]);
+				s->directed[i] = s->directed[--s->ndirected];
+			} else {
+				i++;
+			}
+			jid_free(&j);
+		}
+	}
+	stanza_free(&u);
+}
+
 /* --- the session's own presence ------------------------------------------------------ */
 
 static void go_unavailable(struct sm *sm, struct sm_session *s, const struct stanza *st)
@@ -255,7 +309,8 @@ static enum sm_verdict session_out(struct sm *sm, struct sm_pkt *p, void *arg)
 	if (p->to != NULL) {
 		/* Directed presence (§4.6): routed by the core; remember who
 		 * must hear the unavailable at the end. */
-		if (avail && s->available && !sm_blocked(sm, s->jid, p->to))
+		if (avail && s->available && !jid_equal_bare(s->jid, p->to) &&
+		    !sm_blocked(sm, s->jid, p->to))
 			directed_add(s, jid_full_str(p->to));
 		else if (unavail)
 			directed_remove(s, jid_full_str(p->to));
@@ -263,13 +318,16 @@ static enum sm_verdict session_out(struct sm *sm, struct sm_pkt *p, void *arg)
 	}
 	if (avail) {
 		bool initial = !s->available;
+		bool was_negative = s->available && s->priority < 0;
 		session_set_available(s, sm_presence_priority(p->st), stanza_copy(p->st));
 		log_debug("%s available, priority %d", jid_full_str(s->jid), s->priority);
 		broadcast(sm, s, p->st, initial);
-		if (initial) {
+		if (initial)
 			others_to_new(sm, s);
+		/* XEP-0160 §2: what waits goes to the first non-negative
+		 * resource, also one that raised its priority. */
+		if (initial || (was_negative && s->priority >= 0))
 			sm_run_session(sm, SM_CHAIN_SESSION_AVAILABLE, s);
-		}
 	} else if (unavail && s->available) {
 		go_unavailable(sm, s, p->st);
 	}

@@ -67,27 +67,31 @@ static void set_ver(struct stanza *r, int q, int64_t ver)
 	stanza_set_attr(r, q, "ver", v);
 }
 
+static void push_to(struct sm *sm, const struct jid *owner, struct sm_session *s,
+    const struct storage_roster_item *item, int64_t ver)
+{
+	struct stanza *st = stanza_new(NS_CLIENT, "iq");
+	char id[32];
+
+	stanza_set_type(st, "set");
+	snprintf(id, sizeof(id), "push%lu", ++push_counter);
+	stanza_set_id(st, id);
+	stanza_set_from(st, jid_bare_str(owner));
+	stanza_set_to(st, jid_full_str(s->jid));
+	int q = stanza_add_child(st, stanza_root(st), NS_ROSTER, "query");
+	set_ver(st, q, ver);
+	add_item(st, q, item);
+	sm_deliver_to_session(sm, s, st);
+	stanza_free(&st);
+}
+
 void sm_roster_push(struct sm *sm, const struct jid *owner,
     const struct storage_roster_item *item, int64_t ver)
 {
-	char id[32];
-
 	for (struct sm_session *s = session_first(sm->sessions, jid_bare_str(owner)); s != NULL;
-	    s = s->next) {
-		if (!s->roster_requested)
-			continue;
-		struct stanza *st = stanza_new(NS_CLIENT, "iq");
-		stanza_set_type(st, "set");
-		snprintf(id, sizeof(id), "push%lu", ++push_counter);
-		stanza_set_id(st, id);
-		stanza_set_from(st, jid_bare_str(owner));
-		stanza_set_to(st, jid_full_str(s->jid));
-		int q = stanza_add_child(st, stanza_root(st), NS_ROSTER, "query");
-		set_ver(st, q, ver);
-		add_item(st, q, item);
-		sm_deliver_to_session(sm, s, st);
-		stanza_free(&st);
-	}
+	    s = s->next)
+		if (s->roster_requested)
+			push_to(sm, owner, s, item, ver);
 }
 
 /* --- shared with the other modules --------------------------------------------------- */
@@ -205,7 +209,7 @@ static void roster_get(struct sm *sm, struct sm_pkt *p, int q)
 			if (l.n > 1)
 				qsort(l.items, l.n, sizeof(*l.items), by_ver);
 			for (size_t i = 0; i < l.n; i++)
-				sm_roster_push(sm, owner, &l.items[i], l.items[i].ver);
+				push_to(sm, owner, p->session, &l.items[i], l.items[i].ver);
 			storage_roster_list_free(&l);
 			return;
 		}
@@ -335,6 +339,8 @@ static bool roster_full(struct sm *sm, const struct jid *owner)
 	if (storage_roster_get(sm->storage, owner_domain(owner), owner_local(owner), &l, err,
 	    sizeof(err)) == STORAGE_OK)
 		full = l.n >= ROSTER_ITEMS_MAX;
+	else
+		log_error("storage: roster of %s: %s", jid_bare_str(owner), err);
 	storage_roster_list_free(&l);
 	return full;
 }

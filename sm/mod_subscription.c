@@ -192,6 +192,16 @@ static int redeliver_one(void *arg, const char *contact, const char *xml)
 	struct stanza *st = stanza_new_empty();
 	char err[ERRLEN];
 
+	struct jid *from = NULL;
+	if (jid_parse(&from, contact, strlen(contact), err, sizeof(err)) == 0 &&
+	    sm_blocked(r->sm, r->s->jid, from)) {
+		/* XEP-0191 §3.3: nothing from a blocked entity, even a request
+		 * stored before the block. */
+		jid_free(&from);
+		stanza_free(&st);
+		return 0;
+	}
+	jid_free(&from);
 	if (xml_stream_parse_stanza(r->sm->parser, xml, strlen(xml), st, err, sizeof(err)) < 0) {
 		log_warn("a stored subscription request from %s to %s does not parse: %s",
 		    contact, jid_bare_str(r->s->jid), err);

@@ -173,6 +173,8 @@ static void message_to_bare(struct sm *sm, struct sm_pkt *p)
 		sm_bounce(sm, p, "cancel", "service-unavailable");
 		return;
 	}
+	if (is_error(p))
+		return; /* §8.5.2.1.1, §8.5.2.2.1: silently ignored */
 	if (type_is(p, "headline")) {
 		/* Every available non-negative resource, or nobody. */
 		deliver_many(sm, p, targets, session_nonnegative(sm->sessions, bare, targets,
@@ -183,8 +185,6 @@ static void message_to_bare(struct sm *sm, struct sm_pkt *p)
 		deliver_many(sm, p, targets, n);
 		return;
 	}
-	if (is_error(p))
-		return;
 	if (sm_run_stanza(sm, SM_CHAIN_OFFLINE, p) == SM_DONE)
 		return;
 	/* TODO(offline module): store it. Until then the sender hears it was

@@ -30,10 +30,11 @@
  *   SM_CHAIN_OFFLINE       a chat/normal message no resource takes.
  *                          Default (until the offline module lands):
  *                          service-unavailable to the sender.
- *   SM_CHAIN_SESSION_AVAILABLE  a session sent its initial presence (it
- *                          is available, with its priority, when the
- *                          hooks run): offline delivery, pending
- *                          subscription requests.
+ *   SM_CHAIN_SESSION_AVAILABLE  a session sent its initial presence, or
+ *                          raised a negative priority to >= 0 (it is
+ *                          available, with its priority, when the hooks
+ *                          run): offline delivery, pending subscription
+ *                          requests.
  *   SM_CHAIN_SESSION_START / SM_CHAIN_SESSION_END   a session began / is
  *                          ending (still in the table while the hooks run;
  *                          an end is as if the client had sent unavailable
@@ -206,6 +207,9 @@ int sm_presence_priority(const struct stanza *st);
  * cancelled, §3.1.5, §3.2.2); the latter also ends directed presence. */
 void sm_presence_current_to(struct sm *sm, const struct jid *owner, const char *to);
 void sm_presence_unavailable_to(struct sm *sm, const struct jid *owner, const char *to);
+/* The owner's directed presence to those the owner now blocks ends with
+ * unavailable (XEP-0191 §3.3). */
+void sm_presence_blocked(struct sm *sm, const struct jid *owner);
 
 /* sandbox.c */
 int sm_sandbox(struct sm *sm, char *err, size_t errlen);

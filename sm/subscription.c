@@ -107,7 +107,7 @@ bool sub_inbound(struct sub_state *st, enum sub_stanza t)
 	case SUB_SUBSCRIBE:
 		/* A.3.1: the contact already has the user's presence: no
 		 * change (the caller answers "subscribed" for the user). */
-		if (sub_has_from(st->sub))
+		if (sub_has_from(st->sub) || st->pending_in)
 			return false;
 		st->pending_in = true;
 		return true;

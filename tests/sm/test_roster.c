@@ -382,6 +382,114 @@ START_TEST(test_removing_an_item_cancels_both_subscriptions)
 }
 END_TEST
 
+/* F1: RFC 6121 §4.6.3 — a roster contact without 'from' that got directed
+ * presence still hears the session's unavailable, even after a broadcast. */
+START_TEST(test_directed_presence_to_a_roster_contact_without_from_ends_unavailable)
+{
+	struct sm_session *j = online("c2s.2", "j", "juliet@example.test/balcony");
+
+	presence(romeo, 0);
+	presence(j, 0);
+	roster_set(j, "<item jid='romeo@example.test'/>");
+	from_session(j, "<presence xmlns='jabber:client' to='romeo@example.test'/>");
+	from_session(j, "<presence xmlns='jabber:client'><show>away</show></presence>");
+	clear_sent();
+	from_session(j, "<presence xmlns='jabber:client' type='unavailable'/>");
+	const struct stanza *pr = nth_to("r", "presence", 0);
+	ck_assert_ptr_nonnull(pr);
+	ck_assert_str_eq(stanza_type(pr), "unavailable");
+}
+END_TEST
+
+/* F2: XEP-0191 §3.3 / RFC 6121 §4.3.2 — the answer sm gives itself for a
+ * local contact is the one the contact's side would give: nothing when
+ * the contact blocks the user. */
+START_TEST(test_initial_presence_brings_nothing_from_a_contact_who_blocks_the_user)
+{
+	struct sm_session *j = online("c2s.2", "j", "juliet@example.test/balcony");
+
+	handshake(j);
+	from_session(j, "<iq xmlns='jabber:client' type='set' id='b'>"
+	    "<block xmlns='urn:xmpp:blocking'><item jid='romeo@example.test'/></block></iq>");
+	struct sm_session *r2 = online("c2s.1", "r2", "romeo@example.test/garden");
+	clear_sent();
+	from_session(r2, "<presence xmlns='jabber:client'/>");
+	for (size_t i = 0; nth_to("r2", "presence", i) != NULL; i++)
+		ck_assert_str_ne(stanza_from(nth_to("r2", "presence", i)),
+		    "juliet@example.test/balcony");
+}
+END_TEST
+
+/* F4: RFC 6121 §8.5.2.1.1 and §8.5.3.2.1 — a message of type error to the
+ * bare JID, or to a resource that is not there, is silently ignored. */
+START_TEST(test_error_messages_to_bare_or_absent_full_jid_are_ignored)
+{
+	struct sm_session *j = online("c2s.2", "j", "juliet@example.test/balcony");
+
+	presence(j, 0);
+	from_session(romeo, "<message xmlns='jabber:client' type='error' to='juliet@example.test'>"
+	    "<error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+	    "</error></message>");
+	from_session(romeo, "<message xmlns='jabber:client' type='error' "
+	    "to='juliet@example.test/gone'><error type='cancel'><item-not-found "
+	    "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
+	ck_assert_uint_eq(got("j", "message"), 0);
+	ck_assert_uint_eq(got("r", "message"), 0);
+}
+END_TEST
+
+/* F5: XEP-0191 §3.5 — unblocking everything sends the user's presence to
+ * the subscribed contacts that were blocked. */
+START_TEST(test_unblock_all_sends_presence_to_subscribed_contacts_that_were_blocked)
+{
+	struct sm_session *j = online("c2s.2", "j", "juliet@example.test/balcony");
+
+	handshake(j);
+	from_session(j, "<iq xmlns='jabber:client' type='set' id='b'>"
+	    "<block xmlns='urn:xmpp:blocking'><item jid='romeo@example.test'/></block></iq>");
+	clear_sent();
+	from_session(j, "<iq xmlns='jabber:client' type='set' id='u'>"
+	    "<unblock xmlns='urn:xmpp:blocking'/></iq>");
+	const struct stanza *pr = nth_to("r", "presence", 0);
+	ck_assert_ptr_nonnull(pr);
+	ck_assert_ptr_null(stanza_type(pr));
+	ck_assert_str_eq(stanza_from(pr), "juliet@example.test/balcony");
+}
+END_TEST
+
+/* F6: RFC 6121 §2.6.3 — the changes since a version go to the resource that
+ * asked, not to the user's other interested resources. */
+START_TEST(test_versioned_get_pushes_changes_to_the_asking_resource_only)
+{
+	struct sm_session *a = online("c2s.1", "a", "juliet@example.test/a");
+	struct sm_session *b = online("c2s.1", "b", "juliet@example.test/b");
+
+	roster_get(a, NULL);
+	roster_set(a, "<item jid='one@example.test'/>");
+	clear_sent();
+	roster_get(b, "0");
+	ck_assert_ptr_nonnull(iq_to("b", "set", 0));
+	ck_assert_ptr_null(iq_to("a", "set", 0));
+}
+END_TEST
+
+/* F8: XEP-0160 §2 — stored messages go to a resource whose priority turns
+ * non-negative, not only at initial presence. */
+START_TEST(test_offline_messages_follow_a_priority_raised_to_non_negative)
+{
+	struct sm_session *j = online("c2s.2", "j", "juliet@example.test/balcony");
+
+	presence(romeo, 0);
+	presence(j, -1);
+	from_session(romeo, "<message xmlns='jabber:client' to='juliet@example.test' type='chat'>"
+	    "<body>stored</body></message>");
+	ck_assert_uint_eq(got("j", "message"), 0);
+	clear_sent();
+	from_session(j, "<presence xmlns='jabber:client'><priority>1</priority></presence>");
+	ck_assert_uint_eq(got("j", "message"), 1);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("roster");
@@ -397,6 +505,12 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_subscribe_to_offline_user_is_delivered_at_login);
 	tcase_add_test(tc, test_probe_and_subscribe_to_nonexistent_user_change_nothing);
 	tcase_add_test(tc, test_removing_an_item_cancels_both_subscriptions);
+	tcase_add_test(tc, test_directed_presence_to_a_roster_contact_without_from_ends_unavailable);
+	tcase_add_test(tc, test_initial_presence_brings_nothing_from_a_contact_who_blocks_the_user);
+	tcase_add_test(tc, test_error_messages_to_bare_or_absent_full_jid_are_ignored);
+	tcase_add_test(tc, test_unblock_all_sends_presence_to_subscribed_contacts_that_were_blocked);
+	tcase_add_test(tc, test_versioned_get_pushes_changes_to_the_asking_resource_only);
+	tcase_add_test(tc, test_offline_messages_follow_a_priority_raised_to_non_negative);
 	suite_add_tcase(s, tc);
 	return s;
 }
