@@ -153,6 +153,7 @@ struct client {
 	bool broken;		/* the connection failed: free at the next pump */
 	bool starttls_pending;	/* <proceed/> queued: TLS once it is written */
 	bool in_feed;		/* inside xml_stream_feed (callbacks may pause) */
+	bool tls_drained;	/* OpenSSL's last read() of the socket came back short */
 	bool client_closed;	/* the client sent </stream:stream> */
 	bool wr_closed;		/* our side is shut */
 	bool releasable;	/* the parser may be freed when idle (idle.c) */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 
 #include "c2s.h"
 #include "log.h"
@@ -28,6 +29,44 @@
 #define CLOSE_GRACE_MS 3000
 
 static void pump(struct client *c);
+
+/* Notes whether OpenSSL's last read() of the socket returned less than it
+ * asked for: then the socket was empty, and new bytes will bring a new
+ * edge-triggered event. */
+static long rbio_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
+    int ret, size_t *processed)
+{
+	(void)argp;
+	(void)argi;
+	(void)argl;
+	if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+		struct client *c = (struct client *)BIO_get_callback_arg(b);
+		c->tls_drained = ret > 0 && processed != NULL && *processed < len;
+	}
+	return ret;
+}
+
+/* Read-ahead lets OpenSSL take everything the socket holds in one read()
+ * instead of two per record (its 5-byte header, then the body); a short
+ * read then tells read_some() that the socket is empty, which saves the
+ * read() that would only say EAGAIN. Nothing can be left stranded in
+ * OpenSSL's buffer: read_some() stops only once that buffer is empty too,
+ * and whatever stops it earlier (a hold, the byte budget) schedules the
+ * pump again itself. */
+static struct tls_conn *new_tls(struct client *c, char *err, size_t errlen)
+{
+	struct tls_conn *tls = tls_conn_new_server(c->c2s->tls, c->fd, err, errlen);
+
+	if (tls != NULL) {
+		SSL *ssl = tls_conn_ssl(tls);
+		BIO *rbio = SSL_get_rbio(ssl);
+		SSL_set_read_ahead(ssl, 1);
+		BIO_set_callback_arg(rbio, (char *)c);
+		BIO_set_callback_ex(rbio, rbio_cb);
+	}
+	c->tls_drained = false;
+	return tls;
+}
 
 static void pump_timer_cb(struct loop *loop, void *arg)
 {
@@ -133,7 +172,7 @@ struct client *client_new(struct c2s *c2s, int fd, bool direct_tls, const char *
 		return NULL;
 	}
 	if (direct_tls) {
-		c->tls = tls_conn_new_server(c2s->tls, fd, err, sizeof(err));
+		c->tls = new_tls(c, err, sizeof(err));
 		if (c->tls == NULL) {
 			log_error("%s: %s", addr, err);
 			loop_del_fd(c2s->loop, fd);
@@ -408,10 +447,17 @@ static int read_some(struct client *c)
 			}
 		}
 		total += (size_t)n;
+		/* A short read emptied the socket (for TLS: and OpenSSL holds
+		 * nothing more): the next bytes bring a new event, so the
+		 * read() that would say EAGAIN can be skipped. */
+		bool drained = c->tls != NULL ? c->tls_drained && !SSL_has_pending(tls_conn_ssl(c->tls)) :
+		    (size_t)n < sizeof(data);
 		if (c->phase != PHASE_STREAM)
 			continue; /* closing: the client's last words are dropped */
 		account(c, (size_t)n);
 		feed(c, data, (size_t)n);
+		if (drained)
+			return 0;
 	}
 	/* More may be waiting: come back next turn, after the others. */
 	schedule_pump(c);
@@ -458,7 +504,7 @@ static void pump(struct client *c)
 	}
 	if (c->starttls_pending && buf_used(&c->out) == 0) {
 		c->starttls_pending = false;
-		c->tls = tls_conn_new_server(c->c2s->tls, c->fd, err, sizeof(err));
+		c->tls = new_tls(c, err, sizeof(err));
 		if (c->tls == NULL) {
 			log_error("%s: %s", c->addr, err);
 			client_free(&c);

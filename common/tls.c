@@ -1205,15 +1205,47 @@ int tls_channel_binding(const struct tls_conn *conn, enum tls_channel_binding ty
 	return errf(err, errlen, "unknown channel binding type %d", (int)type);
 }
 
+/* The same conditions as the functions above, without computing anything:
+ * c2s asks this several times per login (for the features, then for the
+ * SASL start), and the exporter and the certificate digest are not free. */
+static bool server_end_point_available(const struct tls_conn *conn)
+{
+	X509 *cert = conn->ctx->server ? SSL_get_certificate(conn->ssl) :
+	    SSL_get0_peer_certificate(conn->ssl);
+	int md_nid = NID_undef;
+	if (cert == NULL)
+		return false;
+	ERR_clear_error();
+	if (X509_get_signature_info(cert, &md_nid, NULL, NULL, NULL) != 1 || md_nid == NID_undef) {
+		ERR_clear_error();
+		return false;
+	}
+	if (md_nid == NID_md5 || md_nid == NID_sha1)
+		md_nid = NID_sha256;
+	const EVP_MD *md = EVP_get_digestbynid(md_nid);
+	return md != NULL && EVP_MD_get_size(md) > 0 && EVP_MD_get_size(md) <= TLS_CB_MAX;
+}
+
 unsigned tls_channel_bindings_available(const struct tls_conn *conn)
 {
+	SSL *ssl = conn->ssl;
 	unsigned mask = 0;
-	for (int type = 0; type < TLS_CB_COUNT; type++) {
-		unsigned char scratch[TLS_CB_MAX];
-		size_t len;
-		if (tls_channel_binding(conn, (enum tls_channel_binding)type, scratch,
-		    sizeof(scratch), &len, NULL, 0) == 0)
-			mask |= 1u << type;
+
+	if (conn->failed || !SSL_is_init_finished(ssl))
+		return 0;
+	bool tls13 = SSL_version(ssl) >= TLS1_3_VERSION;
+	bool ems = SSL_get_extms_support(ssl) == 1;
+	if (!tls13 && (SSL_session_reused(ssl) != 1 || ems)) {
+		bool resumed = SSL_session_reused(ssl) == 1;
+		unsigned char finished[TLS_CB_MAX];
+		size_t n = conn->ctx->server == resumed ? SSL_get_finished(ssl, finished, sizeof(finished)) :
+		    SSL_get_peer_finished(ssl, finished, sizeof(finished));
+		if (n > 0 && n <= sizeof(finished))
+			mask |= 1u << TLS_CB_UNIQUE;
 	}
+	if (tls13 || ems)
+		mask |= 1u << TLS_CB_EXPORTER;
+	if (server_end_point_available(conn))
+		mask |= 1u << TLS_CB_SERVER_END_POINT;
 	return mask;
 }
