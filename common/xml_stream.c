@@ -36,12 +36,14 @@
  * because nothing real uses hundreds, and each costs a hash lookup and a
  * declaration when the stanza is written.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <strings.h>
 
 /* The amplification-limit setters are only declared under XML_DTD, which
@@ -499,10 +501,40 @@ static void XMLCALL on_pi(void *u, const XML_Char *target, const XML_Char *data)
 
 /* --- life cycle ------------------------------------------------------------ */
 
+/* A fresh random hash salt for each document, as expat would draw itself
+ * (it keeps hash flooding from being planned), but taken from a pool
+ * filled by one getrandom() per 256 documents instead of one system call
+ * (and a getenv) per stanza: sm and c2s start a document per stanza. */
+static unsigned long next_salt(void)
+{
+	static unsigned long pool[256];
+	static size_t left;
+
+	if (left == 0) {
+		size_t got = 0;
+		while (got < sizeof(pool)) {
+			ssize_t n = getrandom((char *)pool + got, sizeof(pool) - got, 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return 0; /* 0: expat draws the salt itself */
+			got += (size_t)n;
+		}
+		left = sizeof(pool) / sizeof(pool[0]);
+	}
+	unsigned long salt = pool[--left];
+	pool[left] = 0;
+	return salt;
+}
+
 /* XML_ParserReset clears handlers and settings: set them all again. */
 static void configure(struct xml_stream *xs)
 {
 	XML_Parser p = xs->parser;
+	unsigned long salt = next_salt();
+
+	if (salt != 0)
+		XML_SetHashSalt(p, salt);
 
 	XML_SetUserData(p, xs);
 	XML_SetReturnNSTriplet(p, 1);
