@@ -56,7 +56,8 @@ static void session_frame(struct sm *sm, enum frame_type type, const char *from,
 
 	frame_put_str(b, FRAME_TAG_FROM, from);
 	frame_put_str(b, FRAME_TAG_TO, c2s);
-	frame_put_str(b, FRAME_TAG_SESSION_ID, sid);
+	if (sid != NULL)
+		frame_put_str(b, FRAME_TAG_SESSION_ID, sid);
 	frame_put_str(b, FRAME_TAG_JID, jid);
 	if (code >= 0)
 		frame_put_u32(b, FRAME_TAG_CODE, (uint32_t)code);
@@ -161,6 +162,44 @@ static void session_start(struct sm *sm, const struct frame *f)
 	}
 }
 
+/* USER_DELETED: an account was deleted outside a session (parleyctl user
+ * del). Its sessions end as for XEP-0077 cancel, the user-deleted chain
+ * runs, and the sender hears an ACK of the frame once sm is done. */
+static void user_deleted(struct sm *sm, const struct frame *f)
+{
+	const char *from = frame_get_str(f, FRAME_TAG_FROM, NULL);
+	const char *to = frame_get_str(f, FRAME_TAG_TO, NULL);
+	const char *jid_s = frame_get_str(f, FRAME_TAG_JID, NULL);
+	struct jid *jid = NULL;
+	char err[ERRLEN];
+	size_t n = 0;
+
+	if (jid_parse(&jid, jid_s, strlen(jid_s), err, sizeof(err)) < 0 ||
+	    jid_localpart(jid) == NULL || !sm_is_local_domain(sm, jid_domainpart(jid))) {
+		log_warn("%s: account removal for %s ignored: %s", from, jid_s,
+		    jid == NULL ? err : "not a user of a hosted domain");
+		jid_free(&jid);
+		return;
+	}
+	struct jid *bare = jid_bare_dup(jid);
+	jid_free(&jid);
+	for (struct sm_session *o = session_first(sm->sessions, jid_bare_str(bare)), *next;
+	    o != NULL; o = next) {
+		next = o->next;
+		session_frame(sm, FRAME_SESSION_END, jid_domainpart(bare), o->c2s, o->id,
+		    jid_full_str(o->jid), FRAME_SESSION_ACCOUNT_REMOVED);
+		sm_session_end(sm, &o);
+		n++;
+	}
+	sm_run_user(sm, SM_CHAIN_USER_DELETED, bare);
+	log_info("%s: account %s removed, %zu session%s ended", from, jid_bare_str(bare), n,
+	    n == 1 ? "" : "s");
+	jid_free(&bare);
+	uint32_t seq = f->seq;
+	if (router_link_ack(sm->link, to, from, &seq, 1, err, sizeof(err)) < 0)
+		log_warn("cannot acknowledge USER_DELETED to %s: %s", from, err);
+}
+
 static void session_end(struct sm *sm, const struct frame *f)
 {
 	const char *c2s = frame_get_str(f, FRAME_TAG_FROM, NULL);
@@ -168,7 +207,8 @@ static void session_end(struct sm *sm, const struct frame *f)
 	const char *sid = frame_get_str(f, FRAME_TAG_SESSION_ID, NULL);
 	const char *jid_s = frame_get_str(f, FRAME_TAG_JID, NULL);
 	uint32_t code = FRAME_SESSION_CLOSED;
-	struct sm_session *s = session_find(sm->sessions, c2s, sid);
+	struct sm_session *s = c2s != NULL && sid != NULL ? session_find(sm->sessions, c2s, sid) :
+	    NULL;
 
 	(void)frame_get_u32(f, FRAME_TAG_CODE, &code);
 	if (s != NULL && code == FRAME_SESSION_ACCOUNT_REMOVED) {
@@ -306,6 +346,9 @@ static void link_frame(struct router_link *link, const struct frame *f, void *ar
 
 	(void)link;
 	switch (f->type) {
+	case FRAME_USER_DELETED:
+		user_deleted(sm, f);
+		break;
 	case FRAME_SESSION_START:
 		session_start(sm, f);
 		break;

@@ -181,6 +181,16 @@ static int run(const struct ctl *ctl, const struct conf *c, struct storage *s, i
 			return CTL_EXIT_FAIL;
 		}
 		printf("deleted %s@%s\n", local, domain);
+		/* The store is the truth; a running sm must still end the
+		 * user's sessions and forget what it kept. */
+		char bare[2 * JID_PART_BUFSIZE];
+		snprintf(bare, sizeof(bare), "%s@%s", local, domain);
+		rc = ctl_notify_user_deleted(c, domain, bare, err, sizeof(err));
+		if (rc > 0)
+			printf("sm ended the sessions of %s\n", bare);
+		else if (rc < 0)
+			ctl_warnx(ctl, "the account is deleted, but sm could not be told (%s): "
+			    "sessions still open for %s end when they disconnect", err, bare);
 		return CTL_EXIT_OK;
 	}
 	/* Refuse early, before asking for a password. */

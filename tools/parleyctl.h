@@ -62,6 +62,14 @@ int ctl_user(struct ctl *ctl, int argc, char **argv);
 void ctl_check_conf(const struct conf *c, struct conf_errors *errs,
     struct conf_errors *warnings);
 
+/* --- ctl_notify.c ---------------------------------------------------------- */
+
+/* Tell a running sm that the account `bare` of `domain` is gone: 1 when sm
+ * acknowledged it, 0 when the suite is not running (no router socket), -1
+ * with a reason when it runs but could not be told. */
+int ctl_notify_user_deleted(const struct conf *c, const char *domain, const char *bare,
+    char *err, size_t errlen);
+
 /* --- ctl_util.c ------------------------------------------------------------ */
 
 /* Print "PROG: message" on stderr. */

@@ -78,6 +78,9 @@ static const struct rt_case cases[] = {
 		{ FRAME_TAG_JID, S, "juliet@example.com/balcony", 0 },
 		{ FRAME_TAG_CODE, U, NULL, FRAME_SESSION_REPLACED },
 		{ FRAME_TAG_TEXT, S, "", 0 } } },
+	{ FRAME_USER_DELETED, 0, {
+		{ FRAME_TAG_FROM, S, "parleyctl.4242", 0 }, { FRAME_TAG_TO, S, "example.com", 0 },
+		{ FRAME_TAG_JID, S, "juliet@example.com", 0 } } },
 	{ FRAME_SASL_START, 0, {
 		{ FRAME_TAG_FROM, S, "c2s.1", 0 }, { FRAME_TAG_TO, S, "auth", 0 },
 		{ FRAME_TAG_SESSION_ID, S, "c2s.1-43", 0 },
