@@ -335,8 +335,14 @@ static void router_error(struct sm *sm, const struct frame *f)
 	    frame_error_code_name(code));
 	if (!frame_get(f, FRAME_TAG_STANZA, &data, &len))
 		return;
-	if (parse_pkt(sm, data, len, NULL, &p, err, sizeof(err)) == 0 && p.kind != SM_PRESENCE)
-		sm_bounce(sm, &p, "cancel", "service-unavailable");
+	/* A frame for another server's domain found no s2s: that server
+	 * is out of reach (RFC 6120 §8.3.3.16); anything else (a c2s gone)
+	 * leaves the stanza without a taker. */
+	if (parse_pkt(sm, data, len, NULL, &p, err, sizeof(err)) == 0 && p.kind != SM_PRESENCE) {
+		bool remote = p.to != NULL && !sm_is_local_domain(sm, jid_domainpart(p.to));
+		sm_bounce(sm, &p, "cancel", remote ? "remote-server-not-found" :
+		    "service-unavailable");
+	}
 	sm_pkt_fini(&p);
 }
 

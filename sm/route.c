@@ -253,6 +253,29 @@ static void to_local_user(struct sm *sm, struct sm_pkt *p)
 	}
 }
 
+/* Another server's JID: to the router by its domain, which s2s serves as
+ * the default route. Without s2s the router answers with an ERROR that
+ * carries the stanza back, and link.c bounces it
+ * (remote-server-not-found). The frame leaves from the sender's domain,
+ * a name sm has bound. */
+static void route_remote(struct sm *sm, struct sm_pkt *p)
+{
+	const char *from = p->from != NULL && sm_is_local_domain(sm, jid_domainpart(p->from)) ?
+	    jid_domainpart(p->from) : conf_strlist_get(sm->conf, "hosts", 0);
+	struct buf b;
+	char err[ERRLEN];
+
+	buf_init(&b);
+	stanza_write(p->st, &b, NULL);
+	if (router_link_route(sm->link, from, jid_domainpart(p->to), NULL, NULL, buf_head(&b),
+	    buf_used(&b), NULL, err, sizeof(err)) < 0) {
+		log_warn("cannot route to %s: %s", jid_domainpart(p->to), err);
+		if (p->kind != SM_PRESENCE)
+			sm_bounce(sm, p, "wait", "remote-server-timeout");
+	}
+	buf_free(&b);
+}
+
 /* "unsubscribed" from the addressed bare JID to the sender's. */
 static void unsubscribed_for(struct sm *sm, const struct sm_pkt *p)
 {
@@ -296,9 +319,7 @@ void sm_route(struct sm *sm, struct sm_pkt *p)
 		stanza_set_to(p->st, jid_bare_str(p->to));
 	}
 	if (!sm_is_local_domain(sm, jid_domainpart(p->to))) {
-		/* TODO(s2s): route to the default route. */
-		if (p->kind != SM_PRESENCE)
-			sm_bounce(sm, p, "cancel", "remote-server-not-found");
+		route_remote(sm, p);
 		return;
 	}
 	if (jid_localpart(p->to) == NULL) {

@@ -84,10 +84,14 @@ START_TEST(test_nonexistent_user_gets_service_unavailable_but_errors_are_not_ans
 }
 END_TEST
 
-START_TEST(test_remote_domain_is_remote_server_not_found)
+START_TEST(test_remote_domain_goes_to_the_router_by_its_domain)
 {
 	from_session(romeo, CHAT_TO("x@remote.example"));
-	ck_assert_str_eq(error_to("r"), "remote-server-not-found");
+	ck_assert_uint_eq(nsent, 1);
+	ck_assert_str_eq(sent[0].to, "remote.example");
+	ck_assert_str_eq(sent[0].sid, "");
+	ck_assert_str_eq(stanza_to(sent[0].st), "x@remote.example");
+	ck_assert_str_eq(stanza_from(sent[0].st), "romeo@example.test/orchard");
 }
 END_TEST
 
@@ -136,7 +140,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_message_to_bare_jid_without_initial_presence_goes_offline);
 	tcase_add_test(tc, test_offline_chain_takes_what_nobody_takes);
 	tcase_add_test(tc, test_nonexistent_user_gets_service_unavailable_but_errors_are_not_answered);
-	tcase_add_test(tc, test_remote_domain_is_remote_server_not_found);
+	tcase_add_test(tc, test_remote_domain_goes_to_the_router_by_its_domain);
 	tcase_add_test(tc, test_iq_to_offline_full_jid_is_service_unavailable);
 	tcase_add_test(tc, test_ping_and_unknown_namespace_to_the_server);
 	tcase_add_test(tc, test_groupchat_to_bare_jid_is_refused);
