@@ -119,6 +119,27 @@ static enum sm_verdict outbound(struct sm *sm, struct sm_pkt *p, void *arg)
 
 /* --- a contact's stanzas (A.3) -------------------------------------------------------- */
 
+/* Unanswered requests one user may hold. */
+#define SUBREQ_MAX 1000
+
+static int count_one(void *arg, const char *contact, const char *stanza)
+{
+	(void)contact;
+	(void)stanza;
+	return ++*(size_t *)arg >= SUBREQ_MAX;
+}
+
+static bool requests_full(struct sm *sm, const struct jid *owner)
+{
+	size_t n = 0;
+	char err[ERRLEN];
+
+	if (storage_subreq_list(sm->storage, jid_domainpart(owner), jid_localpart(owner),
+	    count_one, &n, err, sizeof(err)) == STORAGE_ERROR)
+		log_error("storage: subscription requests of %s: %s", jid_bare_str(owner), err);
+	return n >= SUBREQ_MAX;
+}
+
 static enum sm_verdict inbound(struct sm *sm, struct sm_pkt *p, void *arg)
 {
 	(void)arg;
@@ -142,6 +163,13 @@ static enum sm_verdict inbound(struct sm *sm, struct sm_pkt *p, void *arg)
 	if (t == SUB_SUBSCRIBE && sub_has_from(st.sub)) {
 		/* §3.1.3: already approved: answered for the user. */
 		send_presence(sm, "subscribed", jid_bare_str(owner), jid_bare_str(contact));
+		storage_roster_item_clear(&item);
+		goto done;
+	}
+	if (t == SUB_SUBSCRIBE && !before.pending_in && requests_full(sm, owner)) {
+		/* Requests from strangers cost the user storage: a bound,
+		 * and the sender hears it was not taken. */
+		sm_bounce(sm, p, "wait", "resource-constraint");
 		storage_roster_item_clear(&item);
 		goto done;
 	}

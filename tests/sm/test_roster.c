@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "xml_stream.h"
 
 #define NS_ROSTER "jabber:iq:roster"
 
@@ -490,6 +491,34 @@ START_TEST(test_offline_messages_follow_a_priority_raised_to_non_negative)
 }
 END_TEST
 
+/* A user holds at most 1000 unanswered requests; the next stranger's
+ * subscribe is answered with an error, not stored. */
+START_TEST(test_subscription_requests_have_a_bound)
+{
+	char xml[200];
+	struct stanza *st;
+
+	for (int i = 0; i <= 1000; i++) {
+		snprintf(xml, sizeof(xml), "<presence xmlns='jabber:client' type='subscribe' "
+		    "from='u%d@remote.example' to='juliet@example.test'/>", i);
+		st = stanza_new_empty();
+		char err[ERRLEN];
+		ck_assert_int_eq(xml_stream_parse_stanza(sm.parser, xml, strlen(xml), st, err,
+		    sizeof(err)), 0);
+		sm_send(&sm, st);
+		stanza_free(&st);
+	}
+	ck_assert_uint_eq(nsent, 1);
+	ck_assert_str_eq(sent[0].to, "remote.example");
+	ck_assert_str_eq(stanza_to(sent[0].st), "u1000@remote.example");
+	ck_assert_str_eq(stanza_type(sent[0].st), "error");
+	ck_assert_int_eq(storage_subreq_exists(sm.storage, "example.test", "juliet",
+	    "u1000@remote.example", NULL, 0), STORAGE_NOT_FOUND);
+	ck_assert_int_eq(storage_subreq_exists(sm.storage, "example.test", "juliet",
+	    "u999@remote.example", NULL, 0), STORAGE_OK);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("roster");
@@ -511,6 +540,8 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_unblock_all_sends_presence_to_subscribed_contacts_that_were_blocked);
 	tcase_add_test(tc, test_versioned_get_pushes_changes_to_the_asking_resource_only);
 	tcase_add_test(tc, test_offline_messages_follow_a_priority_raised_to_non_negative);
+	tcase_add_test(tc, test_subscription_requests_have_a_bound);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
 }
