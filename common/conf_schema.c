@@ -7,7 +7,9 @@
  * loader that applies it is conf.c, and what a process does with a value
  * belongs to that process.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf.h"
@@ -79,6 +81,45 @@ static int check_service(const char *value, char *err, size_t errlen)
 		if (strcmp(value, services[i]) == 0)
 			return 0;
 	return errf(err, errlen, "unknown service \"%s\": one of router, sm, auth, c2s, s2s", value);
+}
+
+/* A name server is given by address ("192.0.2.53", "2001:db8::53",
+ * "192.0.2.53:5353", "[2001:db8::53]:5353"): s2s must not need DNS to find
+ * its DNS. s2s/dns_conf.c reads the same syntax into a socket address. */
+static int check_nameserver(const char *value, char *err, size_t errlen)
+{
+	char addr[64];
+	const char *port = NULL, *start = value;
+	size_t len;
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (value[0] == '[') {
+		const char *close = strchr(value, ']');
+		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+			return errf(err, errlen, "\"%s\" is not an address: write \"[IPv6]:PORT\"", value);
+		start = value + 1;
+		len = (size_t)(close - start);
+		port = close[1] == ':' ? close + 2 : NULL;
+	} else {
+		const char *colon = strchr(value, ':');
+		bool v4_with_port = colon != NULL && strchr(colon + 1, ':') == NULL;
+		len = v4_with_port ? (size_t)(colon - value) : strlen(value);
+		port = v4_with_port ? colon + 1 : NULL;
+	}
+	if (len == 0 || len >= sizeof(addr))
+		return errf(err, errlen, "\"%s\" is not an IP address", value);
+	memcpy(addr, start, len);
+	addr[len] = '\0';
+	if (inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1)
+		return errf(err, errlen, "\"%s\" is not an IP address (name servers are given by address)",
+		    value);
+	if (port != NULL) {
+		char *end;
+		unsigned long p = isdigit((unsigned char)*port) ? strtoul(port, &end, 10) : 0;
+		if (p == 0 || p > 65535 || *end != '\0')
+			return errf(err, errlen, "bad port in \"%s\": expected 1 to 65535", value);
+	}
+	return 0;
 }
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
@@ -214,6 +255,25 @@ static const struct conf_key parley_keys[] = {
 	GROUP("s2s", "server-to-server federation"),
 	SIZE("s2s.max_stanza_size", "512K", 10000, 16 * MIB, "largest stanza a remote server may send"),
 	INT("s2s.max_depth", "32", 8, 256, "deepest XML nesting a remote server may send"),
+	GROUP("s2s.dns", "how s2s finds remote servers in DNS"),
+	{ .path = "s2s.dns.nameservers", .type = CONF_STRLIST, .flags = CONF_UNIQUE, .min = 0, .max = 6,
+	  .check = check_nameserver,
+	  .doc = "name servers (\"IP\" or \"IP:PORT\"); empty: the system's resolv.conf" },
+	DURATION("s2s.dns.timeout", "4s", 1000, 300000, "time to wait for one answer, in whole seconds"),
+	INT("s2s.dns.attempts", "2", 1, 10, "rounds over the name servers before a lookup fails"),
+	DURATION("s2s.dns.min_ttl", "1m", 0, 86400000, "shortest time an answer is cached"),
+	DURATION("s2s.dns.max_ttl", "1h", 1000, 7 * 86400000LL, "longest time an answer is cached"),
+	DURATION("s2s.dns.negative_ttl", "1m", 0, 3600000,
+	    "time \"no such domain\" and \"no such record\" are cached"),
+	INT("s2s.dns.cache_entries", "4096", 0, 1000000, "answers kept in the cache (0: no cache)"),
+	{ .path = "s2s.routes", .type = CONF_GROUP_LIST, .min = 0, .max = 10000,
+	  .doc = "remote domains reached at a fixed host and port, without DNS" },
+	{ .path = "s2s.routes.domain", .type = CONF_STRING, .flags = CONF_REQUIRED,
+	  .check = check_domain, .doc = "the remote domain" },
+	{ .path = "s2s.routes.host", .type = CONF_STRING, .flags = CONF_REQUIRED,
+	  .check = check_domain, .doc = "its server: an IP address, or a host name looked up in DNS" },
+	INT("s2s.routes.port", "5269", 1, 65535, "the server's port"),
+	BOOL("s2s.routes.direct_tls", "false", "TLS at once (XEP-0368) rather than STARTTLS"),
 	PROCESS_LOG("s2s"),
 
 	GROUP("sm", "the session manager"),
