@@ -198,6 +198,17 @@ int stanza_make_error(struct stanza *st, const char *type, const char *condition
  * (RFC 6120 §4.9.2); text may be NULL. */
 struct stanza *stanza_new_stream_error(const char *condition, const char *text);
 
+/* --- stream namespaces (stanza_ns.c) -------------------------------------- */
+
+/* Copy `node` of src under `parent` of dst (STANZA_NONE: as the root of an
+ * empty dst), with the stanza namespaces (jabber:client, jabber:server,
+ * jabber:component:accept) turned into `edge_ns` wherever they appear and
+ * everything else kept. Inside the suite stanzas travel as jabber:client;
+ * each edge translates to and from its own stream's namespace. `qname` is
+ * scratch space the caller reuses. */
+void stanza_translate_ns(struct stanza *dst, int parent, const struct stanza *src, int node,
+    const char *edge_ns, struct buf *qname);
+
 /* --- writing (stanza_write.c) -------------------------------------------- */
 
 /* Serialize the tree (or one node and what is below it) as XML appended to

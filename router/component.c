@@ -302,9 +302,6 @@ void component_bounce(struct peer *p, const struct frame *f, uint32_t code)
 	}
 }
 
-static void translate(struct stanza *dst, int parent, const struct stanza *src, int node,
-    const char *edge_ns, struct buf *qname);
-
 /* `from` must be the component's domain or below it. */
 static bool from_ok(const char *domain, const struct jid *from)
 {
@@ -361,7 +358,7 @@ static void route_stanza(struct peer *p, struct stanza *st)
 	/* The frame a peer would have sent: built in scratch space reused
 	 * for every stanza. */
 	stanza_clear(r->component_stanza);
-	translate(r->component_stanza, STANZA_NONE, st, root, NS_CLIENT, &r->qname);
+	stanza_translate_ns(r->component_stanza, STANZA_NONE, st, root, NS_CLIENT, &r->qname);
 	buf_reset(&r->stanza_bytes);
 	stanza_write(r->component_stanza, &r->stanza_bytes, NULL);
 	buf_reset(&r->scratch);
@@ -458,57 +455,6 @@ void component_free(struct peer *p)
 
 /* --- frames for the component ----------------------------------------------- */
 
-static bool content_ns(const char *ns)
-{
-	return strcmp(ns, NS_CLIENT) == 0 || strcmp(ns, NS_SERVER) == 0 ||
-	    strcmp(ns, NS_COMPONENT_ACCEPT) == 0;
-}
-
-/* Copy `node` of src under `parent` of dst with the stanza namespaces
- * (jabber:client, jabber:server, jabber:component:accept) turned into
- * `edge_ns`. Inside the suite stanzas travel as jabber:client; each edge
- * translates to its own stream's namespace. Attributes are appended, not
- * looked up (the source's are unique already), so a tag with thousands of
- * attributes costs linear time. */
-static void translate(struct stanza *dst, int parent, const struct stanza *src, int node,
-    const char *edge_ns, struct buf *qname)
-{
-	const char *ns = stanza_ns(src, node);
-	const char *name = stanza_name(src, node);
-	const char *prefix = stanza_prefix(src, node);
-	char el_qname[256];
-
-	if (content_ns(ns)) {
-		ns = edge_ns;
-	} else if (prefix != NULL) {
-		size_t pl = strlen(prefix), nl = strlen(name);
-		if (pl + nl + 2 <= sizeof(el_qname)) {
-			memcpy(el_qname, prefix, pl);
-			el_qname[pl] = ':';
-			memcpy(el_qname + pl + 1, name, nl + 1);
-			name = el_qname;
-		}
-	}
-	int el = stanza_add_child(dst, parent, ns, name);
-	for (int a = stanza_first_attr(src, node); a != STANZA_NONE; a = stanza_next_attr(src, a)) {
-		const char *ans = stanza_attr_ns(src, a), *aprefix = stanza_attr_prefix(src, a);
-		buf_reset(qname);
-		if (ans != NULL && *ans != '\0')
-			buf_appendf(qname, "%s\x01", ans);
-		buf_append_str(qname, stanza_attr_name(src, a));
-		if (ans != NULL && *ans != '\0' && aprefix != NULL && *aprefix != '\0')
-			buf_appendf(qname, "\x01%s", aprefix);
-		stanza_add_attr_qname(dst, el, buf_head(qname), '\x01', stanza_attr_value(src, a));
-	}
-	for (int n = stanza_first_child(src, node); n != STANZA_NONE;
-	    n = stanza_next_sibling(src, n)) {
-		if (stanza_is_text(src, n))
-			stanza_add_text_len(dst, el, stanza_text(src, n), stanza_text_len(src, n));
-		else
-			translate(dst, el, src, n, edge_ns, qname);
-	}
-}
-
 void component_deliver(struct peer *src, struct peer *dst, const struct frame *f)
 {
 	struct router *r = dst->router;
@@ -532,8 +478,8 @@ void component_deliver(struct peer *src, struct peer *dst, const struct frame *f
 		return;
 	}
 	stanza_clear(r->component_stanza);
-	translate(r->component_stanza, STANZA_NONE, r->frame_stanza, stanza_root(r->frame_stanza),
-	    NS_COMPONENT_ACCEPT, &r->qname);
+	stanza_translate_ns(r->component_stanza, STANZA_NONE, r->frame_stanza,
+	    stanza_root(r->frame_stanza), NS_COMPONENT_ACCEPT, &r->qname);
 	stanza_write(r->component_stanza, &dst->out, NS_COMPONENT_ACCEPT);
 	peer_mark_dirty(dst);
 	if (!peer_room(dst, 0)) {

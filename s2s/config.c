@@ -1,0 +1,179 @@
+/*
+ * config.c — what parley-s2s takes from parley.conf, checked once at start
+ * (listeners, hosted domains, limits, timeouts), its two TLS contexts,
+ * built while keys and CA files are still readable, and the dialback
+ * secret. It must not open sockets; it does not log.
+ *
+ * Server side: the hosted domains' certificates, exactly as c2s loads them
+ * (tls.certificate as the default, tls.domains per domain, chosen by SNI).
+ * Client side: tls.ca_file / tls.ca_path when set, else the system's CA
+ * bundle; the remote certificate's verdict is recorded (and logged), and
+ * dialback works whatever it is.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "jid.h"
+#include "router_secret.h"
+#include "s2s.h"
+
+/* Debian's (and most distributions') bundle of the system's trusted CAs. */
+#define SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
+
+static void listeners(struct s2s_config *cfg, const struct conf *c)
+{
+	size_t n = conf_list_count(c, "s2s.listeners");
+
+	if (!conf_is_set(c, "s2s.listeners")) {
+		cfg->nlisteners = 1;
+		cfg->listeners = xcalloc(1, sizeof(*cfg->listeners));
+		cfg->listeners[0] = (struct s2s_listener_config){ xstrdup("::"), S2S_PORT };
+		return;
+	}
+	cfg->listeners = xcalloc(n > 0 ? n : 1, sizeof(*cfg->listeners));
+	cfg->nlisteners = n;
+	for (size_t i = 0; i < n; i++) {
+		const struct conf *e = conf_list_elem(c, "s2s.listeners", i);
+		cfg->listeners[i].address = xstrdup(conf_str(e, "address"));
+		cfg->listeners[i].port = (int)conf_int(e, "port");
+	}
+}
+
+static int hosts(struct s2s_config *cfg, const struct conf *c, struct conf_errors *errs)
+{
+	size_t n = conf_strlist_count(c, "hosts");
+	char out[JID_PART_BUFSIZE], why[ERRLEN];
+
+	cfg->hosts = xcalloc(n, sizeof(*cfg->hosts));
+	for (size_t i = 0; i < n; i++) {
+		const char *h = conf_strlist_get(c, "hosts", i);
+		if (jid_prep_domainpart(h, strlen(h), out, why, sizeof(why)) < 0) {
+			conf_error(errs, c, "hosts", "\"%s\": %s", h, why);
+			return -1;
+		}
+		cfg->hosts[cfg->nhosts++] = xstrdup(out);
+	}
+	return 0;
+}
+
+int s2s_configure(struct s2s *s2s, const struct conf *c, struct conf_errors *errs)
+{
+	struct s2s_config *cfg = &s2s->cfg;
+	int rc = 0;
+
+	s2s->conf = c;
+	listeners(cfg, c);
+	if (hosts(cfg, c, errs) < 0)
+		rc = -1;
+	if (conf_str(c, "tls.certificate") == NULL && conf_list_count(c, "tls.domains") == 0) {
+		conf_error(errs, c, "tls", "s2s needs TLS: set tls.certificate or tls.domains");
+		rc = -1;
+	}
+	cfg->require_tls = conf_bool(c, "s2s.require_tls");
+	cfg->max_queue = (size_t)conf_int(c, "s2s.max_queue");
+	cfg->connect_timeout_ms = (uint64_t)conf_duration_ms(c, "s2s.connect_timeout");
+	cfg->idle_timeout_ms = (uint64_t)conf_duration_ms(c, "s2s.idle_timeout");
+	cfg->keepalive_ms = (uint64_t)conf_duration_ms(c, "s2s.keepalive");
+	cfg->max_stanza = (size_t)conf_size(c, "s2s.max_stanza_size");
+	cfg->max_depth = (unsigned)conf_int(c, "s2s.max_depth");
+	cfg->rate_limit = (size_t)conf_size(c, "s2s.rate_limit");
+	cfg->max_per_address = (unsigned)conf_int(c, "s2s.max_connections_per_address");
+	cfg->max_pending_dialback = (unsigned)conf_int(c, "s2s.max_pending_dialback");
+	cfg->max_write_queue = (size_t)conf_size(c, "s2s.max_write_queue");
+	cfg->max_frame = (size_t)conf_size(c, "router.max_frame");
+	return rc;
+}
+
+bool s2s_hosts(const struct s2s *s2s, const char *domain)
+{
+	for (size_t i = 0; i < s2s->cfg.nhosts; i++)
+		if (strcmp(s2s->cfg.hosts[i], domain) == 0)
+			return true;
+	return false;
+}
+
+int s2s_tls_setup(struct s2s *s2s, char *err, size_t errlen)
+{
+	const struct conf *c = s2s->conf;
+	static const char *const alpn[] = { "xmpp-server" };
+	size_t ndomains = conf_list_count(c, "tls.domains"), ncerts = 0;
+	struct tls_cert_settings *certs = xcalloc(ndomains + 1, sizeof(*certs));
+	const char *ca_file = conf_str(c, "tls.ca_file"), *ca_path = conf_str(c, "tls.ca_path");
+	char why[ERRLEN];
+	int rc = 0;
+
+	if (conf_str(c, "tls.certificate") != NULL)
+		certs[ncerts++] = (struct tls_cert_settings){ .domain = NULL,
+			.cert_file = conf_str(c, "tls.certificate"), .key_file = conf_str(c, "tls.key") };
+	for (size_t i = 0; i < ndomains; i++) {
+		const struct conf *e = conf_list_elem(c, "tls.domains", i);
+		const char *cert_file = conf_str(e, "certificate"), *key_file = conf_str(e, "key");
+		certs[ncerts++] = (struct tls_cert_settings){ .domain = conf_str(e, "domain"),
+			.cert_file = cert_file, .key_file = key_file != NULL ? key_file : cert_file };
+	}
+	if (ca_file == NULL && ca_path == NULL && access(SYSTEM_CA_FILE, R_OK) == 0)
+		ca_file = SYSTEM_CA_FILE;
+	struct tls_settings server = {
+		.certs = certs, .ncerts = ncerts,
+		.ciphers = conf_str(c, "tls.ciphers"), .ciphersuites = conf_str(c, "tls.ciphersuites"),
+		.ca_file = conf_str(c, "tls.ca_file"), .ca_path = ca_path,
+		.verify_peer = TLS_VERIFY_NONE,
+		.alpn = alpn, .nalpn = ARRAY_LEN(alpn),
+	};
+	struct tls_settings client = {
+		.ciphers = conf_str(c, "tls.ciphers"), .ciphersuites = conf_str(c, "tls.ciphersuites"),
+		.ca_file = ca_file, .ca_path = ca_path,
+		/* Dialback authenticates; the verdict is only recorded. */
+		.verify_peer = TLS_VERIFY_REQUEST,
+	};
+
+	if (tls_library_init(why, sizeof(why)) < 0)
+		rc = errf(err, errlen, "TLS: %s", why);
+	else if ((s2s->tls_server = tls_context_new_server(&server, why, sizeof(why))) == NULL)
+		rc = errf(err, errlen, "TLS (server side): %s", why);
+	else if ((s2s->tls_client = tls_context_new_client(&client, why, sizeof(why))) == NULL)
+		rc = errf(err, errlen, "TLS (client side): %s", why);
+	free(certs);
+	return rc;
+}
+
+int s2s_secret_setup(struct s2s *s2s, char *err, size_t errlen)
+{
+	const struct conf *c = s2s->conf;
+	const char *configured = conf_str(c, "s2s.dialback_secret");
+	char secret[ROUTER_SECRET_MAX + 1], why[ERRLEN];
+	size_t len;
+	int rc;
+
+	if (configured != NULL) {
+		rc = dialback_secret_derive(configured, strlen(configured), s2s->dialback_secret);
+	} else {
+		if (router_secret_get(c, secret, &len, why, sizeof(why)) < 0)
+			return errf(err, errlen, "%s: %s: %s", conf_where(c, router_secret_setting(c)),
+			    router_secret_setting(c), why);
+		rc = dialback_secret_derive(secret, len, s2s->dialback_secret);
+		OPENSSL_cleanse(secret, sizeof(secret));
+	}
+	if (rc < 0)
+		return errf(err, errlen, "cannot derive the dialback secret (HMAC failed)");
+	return 0;
+}
+
+void s2s_unconfigure(struct s2s *s2s)
+{
+	struct s2s_config *cfg = &s2s->cfg;
+
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		free(cfg->listeners[i].address);
+	free(cfg->listeners);
+	for (size_t i = 0; i < cfg->nhosts; i++)
+		free(cfg->hosts[i]);
+	free(cfg->hosts);
+	tls_context_free(&s2s->tls_server);
+	tls_context_free(&s2s->tls_client);
+	OPENSSL_cleanse(s2s->dialback_secret, sizeof(s2s->dialback_secret));
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,285 @@
+/*
+ * in.c — incoming federation streams, as the receiving server: the reply
+ * to the stream header (a fresh unpredictable id), the features (STARTTLS,
+ * required when s2s.require_tls; then dialback), and what each top-level
+ * element means:
+ *
+ *   <db:result from to>KEY</db:result>  a server claims to be `from`: we
+ *       ask `from`'s authoritative server (out_verify) and answer valid or
+ *       invalid; only then are stanzas from that domain to that one of
+ *       ours accepted on this stream;
+ *   <db:verify from to id>KEY</db:verify>  another server asks us, the
+ *       authoritative server of `to`, whether KEY is ours: we recompute it;
+ *   message, presence, iq  accepted only for a verified pair, translated
+ *       to jabber:client and handed to the router (link.c). A `to` we do
+ *       not host is <host-unknown/>, a `from` not verified on this stream
+ *       <invalid-from/> (RFC 6120 §4.9.3).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jid.h"
+#include "log.h"
+#include "s2s.h"
+
+static void send_features(struct conn *c)
+{
+	struct buf b = BUF_INIT;
+	bool tls_needed = !c->tls_on && c->s2s->cfg.require_tls;
+
+	buf_append_str(&b, "<stream:features>");
+	if (!c->tls_on)
+		buf_appendf(&b, "<starttls xmlns='%s'>%s</starttls>", NS_TLS,
+		    tls_needed ? "<required/>" : "");
+	if (!tls_needed)
+		buf_appendf(&b, "<dialback xmlns='%s'><errors/></dialback>", NS_DIALBACK_FEATURE);
+	buf_append_str(&b, "</stream:features>");
+	conn_write(c, buf_head(&b), buf_used(&b));
+	buf_free(&b);
+}
+
+static bool prep_domain(const char *in, char out[JID_PART_BUFSIZE])
+{
+	char why[ERRLEN];
+
+	return in != NULL && jid_prep_domainpart(in, strlen(in), out, why, sizeof(why)) == 0;
+}
+
+static void open_cb(void *arg, const struct xml_stream_header *h)
+{
+	struct conn *c = arg;
+	struct s2s *s2s = c->s2s;
+	char to[JID_PART_BUFSIZE], from[JID_PART_BUFSIZE];
+	bool known = prep_domain(h->to, to) && s2s_hosts(s2s, to);
+
+	if (known && c->local == NULL)
+		c->local = xstrdup(to);
+	free(c->remote);
+	c->remote = prep_domain(h->from, from) ? xstrdup(from) : NULL;
+	c->version1 = h->version != NULL && atoi(h->version) >= 1;
+	conn_send_header(c, c->local != NULL ? c->local : s2s->cfg.hosts[0], c->remote, true);
+	if (h->content_ns == NULL || strcmp(h->content_ns, NS_SERVER) != 0) {
+		conn_stream_error(c, "invalid-namespace", NULL);
+		return;
+	}
+	if (h->to != NULL && !known) {
+		conn_stream_error(c, "host-unknown", NULL);
+		return;
+	}
+	if (c->version1)
+		send_features(c);
+}
+
+static struct in_pair *find_pair(struct conn *c, const char *from, const char *to)
+{
+	for (size_t i = 0; i < c->npairs; i++)
+		if (strcmp(c->pairs[i].from, from) == 0 && strcmp(c->pairs[i].to, to) == 0)
+			return &c->pairs[i];
+	return NULL;
+}
+
+static size_t pending_pairs(const struct conn *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->npairs; i++)
+		n += !c->pairs[i].valid;
+	return n;
+}
+
+static void answer_result(struct conn *c, const char *from, const char *to, const char *type,
+    const char *error)
+{
+	struct stanza *st = stanza_new(NS_DIALBACK, "db:result");
+
+	stanza_set_from(st, from);
+	stanza_set_to(st, to);
+	stanza_set_type(st, type);
+	if (error != NULL) {
+		/* XEP-0220 §2.4: <error/> in the stream's namespace. */
+		int e = stanza_add_child(st, 0, NS_SERVER, "error");
+		stanza_set_attr(st, e, "type", "cancel");
+		stanza_add_child(st, e, NS_STANZAS, error);
+	}
+	conn_write_stanza(c, st);
+	stanza_free(&st);
+}
+
+/* <db:result/>: the peer claims `from`; ask its authoritative server. */
+static void result(struct conn *c, const struct stanza *st)
+{
+	struct s2s *s2s = c->s2s;
+	char from[JID_PART_BUFSIZE], to[JID_PART_BUFSIZE];
+	const char *key = stanza_text(st, 0);
+
+	if (!c->tls_on && s2s->cfg.require_tls) {
+		conn_stream_error(c, "policy-violation", "STARTTLS first");
+		return;
+	}
+	if (!prep_domain(stanza_from(st), from)) {
+		conn_stream_error(c, "invalid-from", NULL);
+		return;
+	}
+	if (!prep_domain(stanza_to(st), to) || !s2s_hosts(s2s, to)) {
+		conn_stream_error(c, "host-unknown", NULL);
+		return;
+	}
+	if (s2s_hosts(s2s, from)) {
+		/* Nobody but us speaks for our own domains. */
+		answer_result(c, to, from, "invalid", NULL);
+		return;
+	}
+	struct in_pair *p = find_pair(c, from, to);
+	if (p != NULL && p->valid) {
+		answer_result(c, to, from, "valid", NULL);
+		return;
+	}
+	if (p != NULL)
+		return; /* already being verified */
+	if (pending_pairs(c) >= s2s->cfg.max_pending_dialback) {
+		conn_stream_error(c, "policy-violation", "too many dialback requests at once");
+		return;
+	}
+	if (key == NULL || strlen(key) == 0 || strlen(key) > 1024) {
+		conn_stream_error(c, "not-authorized", "a dialback key is 1 to 1024 characters");
+		return;
+	}
+	c->pairs = xreallocarray(c->pairs, c->npairs + 1, sizeof(*c->pairs));
+	c->pairs[c->npairs++] = (struct in_pair){ xstrdup(from), xstrdup(to), false };
+	log_debug("%s: claims to be %s (to %s): asking its authoritative server", c->addr, from,
+	    to);
+	out_verify(s2s, to, from, c, key);
+}
+
+void in_verify_answer(struct s2s *s2s, uint64_t serial, const char *from, const char *to,
+    bool valid, const char *failure)
+{
+	struct conn *c = conn_find(s2s, serial);
+	struct in_pair *p = c != NULL ? find_pair(c, from, to) : NULL;
+
+	if (p == NULL || p->valid || c->phase != PHASE_STREAM)
+		return;
+	if (valid) {
+		p->valid = true;
+		log_info("%s: verified as %s (to %s) by dialback", c->addr, from, to);
+		answer_result(c, to, from, "valid", NULL);
+		return;
+	}
+	log_info("%s: dialback for %s (to %s) failed: %s", c->addr, from, to,
+	    failure != NULL ? failure : "the key is not valid");
+	answer_result(c, to, from, failure != NULL ? "error" : "invalid",
+	    failure != NULL ? "remote-connection-failed" : NULL);
+	/* XEP-0220 §2.4: an invalid key ends the stream; an error need not. */
+	size_t i = (size_t)(p - c->pairs);
+	free(p->from);
+	free(p->to);
+	c->pairs[i] = c->pairs[--c->npairs];
+	if (failure == NULL)
+		conn_stream_end(c);
+}
+
+/* <db:verify/>: are we the authors of this key? */
+static void verify(struct conn *c, const struct stanza *st)
+{
+	struct s2s *s2s = c->s2s;
+	char from[JID_PART_BUFSIZE], to[JID_PART_BUFSIZE];
+	const char *id = stanza_id(st);
+
+	if (!prep_domain(stanza_from(st), from) || id == NULL) {
+		conn_stream_error(c, "invalid-xml", "a <db:verify/> needs from and id");
+		return;
+	}
+	if (!prep_domain(stanza_to(st), to) || !s2s_hosts(s2s, to)) {
+		conn_stream_error(c, "host-unknown", NULL);
+		return;
+	}
+	bool ok = dialback_key_ok(s2s->dialback_secret, from, to, id, stanza_text(st, 0));
+	struct stanza *r = stanza_new(NS_DIALBACK, "db:verify");
+	stanza_set_from(r, to);
+	stanza_set_to(r, from);
+	stanza_set_id(r, id);
+	stanza_set_type(r, ok ? "valid" : "invalid");
+	conn_write_stanza(c, r);
+	stanza_free(&r);
+	log_info("%s: asked by %s whether a key of %s is ours: %s", c->addr, from, to,
+	    ok ? "valid" : "invalid");
+}
+
+static bool is_stanza(const struct stanza *st)
+{
+	return stanza_is(st, 0, NS_SERVER, "message") || stanza_is(st, 0, NS_SERVER, "presence") ||
+	    stanza_is(st, 0, NS_SERVER, "iq");
+}
+
+/* A stanza from the peer: only for a verified pair, then into the suite. */
+static void deliver(struct conn *c, const struct stanza *st)
+{
+	struct s2s *s2s = c->s2s;
+	const char *from_s = stanza_from(st), *to_s = stanza_to(st);
+	struct jid *from = NULL, *to = NULL;
+	char why[ERRLEN];
+
+	if (to_s == NULL || jid_parse(&to, to_s, strlen(to_s), why, sizeof(why)) < 0 ||
+	    !s2s_hosts(s2s, jid_domainpart(to))) {
+		conn_stream_error(c, "host-unknown", NULL);
+		goto out;
+	}
+	if (from_s == NULL || jid_parse(&from, from_s, strlen(from_s), why, sizeof(why)) < 0) {
+		conn_stream_error(c, "invalid-from", NULL);
+		goto out;
+	}
+	struct in_pair *p = find_pair(c, jid_domainpart(from), jid_domainpart(to));
+	if (p == NULL || !p->valid) {
+		log_info("%s: a stanza from %s to %s, a pair not verified on this stream", c->addr,
+		    jid_domainpart(from), jid_domainpart(to));
+		conn_stream_error(c, "invalid-from", NULL);
+		goto out;
+	}
+	struct stanza *suite = stanza_new_empty();
+	stanza_translate_ns(suite, STANZA_NONE, st, 0, NS_CLIENT, &s2s->scratch);
+	s2s_deliver(s2s, suite);
+	stanza_free(&suite);
+out:
+	jid_free(&from);
+	jid_free(&to);
+}
+
+static void stanza_cb(void *arg, struct stanza *st)
+{
+	struct conn *c = arg;
+
+	if (c->phase != PHASE_STREAM || c->starttls_pending)
+		return;
+	if (stanza_is(st, 0, NS_TLS, "starttls")) {
+		if (c->tls_on) {
+			conn_write(c, "<failure xmlns='" NS_TLS "'/>", strlen("<failure xmlns='" NS_TLS "'/>"));
+			conn_stream_end(c);
+			return;
+		}
+		conn_write(c, "<proceed xmlns='" NS_TLS "'/>", strlen("<proceed xmlns='" NS_TLS "'/>"));
+		conn_start_tls(c);
+	} else if (stanza_is(st, 0, NS_DIALBACK, "result")) {
+		result(c, st);
+	} else if (stanza_is(st, 0, NS_DIALBACK, "verify")) {
+		verify(c, st);
+	} else if (is_stanza(st)) {
+		if (!c->tls_on && c->s2s->cfg.require_tls)
+			conn_stream_error(c, "policy-violation", "STARTTLS first");
+		else
+			deliver(c, st);
+	} else if (stanza_is(st, 0, NS_STREAMS, "error")) {
+		int cond = stanza_first_element(st, 0);
+		log_info("%s: stream error <%s/> from the peer", c->addr,
+		    cond != STANZA_NONE ? stanza_name(st, cond) : "?");
+	} else {
+		conn_stream_error(c, "unsupported-stanza-type", NULL);
+	}
+}
+
+static void close_cb(void *arg)
+{
+	conn_stream_end(arg);
+}
+
+const struct xml_stream_callbacks in_xml_callbacks = { open_cb, stanza_cb, close_cb };

@@ -1,0 +1,229 @@
+/*
+ * s2s.h — parley-s2s's shared state: the process (struct s2s), one TCP
+ * connection to or from another server (struct conn), and one outgoing
+ * (local domain, remote domain) pair with its queue (struct out). Each
+ * concept lives in its own file:
+ *
+ *   config.c    parley.conf → struct s2s_config; the TLS contexts
+ *   listen.c    listening sockets, accept, connections per address
+ *   conn.c      a connection's bytes: connect, TLS (server or client),
+ *               reading with a rate limit, the write queue, timers, closing
+ *   out.c       outgoing pairs: the queue, DNS, trying targets, the
+ *               initiating side of the stream (STARTTLS, dialback), bounces
+ *   in.c        incoming streams: header, features, STARTTLS, dialback
+ *               requests and verifications, stanzas of verified pairs
+ *   dialback.c  the XEP-0185 key
+ *   link.c      the router link: stanzas in and out of the suite
+ *   sandbox.c   user, no_new_privs, Landlock, seccomp
+ *
+ * doc/s2s.md describes the behaviour.
+ */
+#ifndef PARLEY_S2S_H
+#define PARLEY_S2S_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "dns.h"
+#include "hash.h"
+#include "loop.h"
+#include "router_link.h"
+#include "stanza.h"
+#include "tls.h"
+#include "xml_stream.h"
+
+#define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
+#define NS_DIALBACK "jabber:server:dialback"
+#define NS_DIALBACK_FEATURE "urn:xmpp:features:dialback"
+#define S2S_NAME "s2s"
+
+struct s2s_listener_config {
+	char *address;
+	int port;
+};
+
+struct s2s_config {
+	struct s2s_listener_config *listeners;
+	size_t nlisteners;
+	char **hosts;			/* prepared (jid_prep_domainpart) */
+	size_t nhosts;
+	bool require_tls;
+	size_t max_queue;		/* stanzas waiting per pair */
+	uint64_t connect_timeout_ms;
+	uint64_t idle_timeout_ms;
+	uint64_t keepalive_ms;
+	size_t max_stanza;
+	unsigned max_depth;
+	size_t rate_limit;		/* bytes per second per connection */
+	unsigned max_per_address;
+	unsigned max_pending_dialback;
+	size_t max_write_queue;
+	size_t max_frame;
+};
+
+struct listener {
+	struct s2s *s2s;
+	int fd;
+	char where[80];
+};
+
+struct conn;
+struct out;
+
+struct s2s {
+	struct loop *loop;
+	const struct conf *conf;
+	struct s2s_config cfg;
+	struct tls_context *tls_server;
+	struct tls_context *tls_client;
+	struct router_link *link;
+	struct s2s_dns *dns;
+	const char *log_target;
+	int report_fd;
+	struct listener *listeners;
+	size_t nlisteners;
+	struct hash *outs;		/* "local remote" → struct out */
+	struct hash *per_addr;		/* address → count (uintptr_t) */
+	struct conn *conns;		/* every connection */
+	size_t nconns;
+	uint64_t serial;
+	char dialback_secret[65];	/* hex, the XEP-0185 "Secret" */
+	bool stopping;
+	struct xml_stream *frame_xs;	/* for stanzas in frames */
+	struct buf scratch;
+};
+
+enum conn_dir { CONN_IN, CONN_OUT };
+
+enum conn_phase {
+	PHASE_CONNECTING,	/* outgoing: connect() in progress */
+	PHASE_TLS_HANDSHAKE,
+	PHASE_STREAM,
+	PHASE_CLOSING,
+};
+
+/* A domain pair an incoming stream asked to be verified (db:result). */
+struct in_pair {
+	char *from;		/* the originating domain (theirs) */
+	char *to;		/* the receiving domain (ours) */
+	bool valid;
+};
+
+struct conn {
+	struct s2s *s2s;
+	struct conn *prev, *next;
+	uint64_t serial;
+	enum conn_dir dir;
+	enum conn_phase phase;
+	int fd;
+	bool tls_on;
+	bool starttls_pending;
+	bool broken;
+	bool in_feed;
+	bool wr_closed;
+	bool header_sent;
+	bool peer_closed;
+	bool tls_drained;
+	bool rate_held;
+	char addr[64];
+	char addr_key[48];
+	char stream_id[33];	/* in: the id we gave; out: the one we were given */
+	struct tls_conn *tls;
+	struct xml_stream *xs;
+	struct buf out;
+	struct timer *idle_timer;
+	struct timer *keepalive_timer;
+	struct timer *pump_timer;
+	struct timer *close_timer;
+	struct timer *rate_timer;
+	uint64_t last_read, last_write;
+	uint64_t rate_window;
+	size_t rate_bytes;
+	/* CONN_IN */
+	char *local;		/* the `to` of the stream header */
+	char *remote;		/* its `from`, if any */
+	bool version1;
+	struct in_pair *pairs;
+	size_t npairs;
+	/* CONN_OUT */
+	struct out *owner;
+};
+
+/* config.c */
+int s2s_configure(struct s2s *s2s, const struct conf *conf, struct conf_errors *errs);
+int s2s_tls_setup(struct s2s *s2s, char *err, size_t errlen);
+int s2s_secret_setup(struct s2s *s2s, char *err, size_t errlen);
+void s2s_unconfigure(struct s2s *s2s);
+bool s2s_hosts(const struct s2s *s2s, const char *domain);
+
+/* listen.c */
+int s2s_listen(struct s2s *s2s, char *err, size_t errlen);
+int s2s_listen_start(struct s2s *s2s, char *err, size_t errlen);
+void s2s_unlisten(struct s2s *s2s);
+void s2s_addr_release(struct s2s *s2s, const char *key);
+
+/* conn.c */
+struct conn *conn_new(struct s2s *s2s, int fd, enum conn_dir dir, bool connecting,
+    const char *addr, const char *addr_key);
+void conn_write(struct conn *c, const void *data, size_t len);
+void conn_write_stanza(struct conn *c, const struct stanza *st);
+void conn_close(struct conn *c, const char *why);
+void conn_start_tls(struct conn *c);
+void conn_free(struct conn **cp);
+void conn_new_stream_id(struct conn *c);
+void conn_send_header(struct conn *c, const char *from, const char *to, bool with_id);
+void conn_stream_error(struct conn *c, const char *condition, const char *text);
+void conn_stream_end(struct conn *c);
+struct conn *conn_find(struct s2s *s2s, uint64_t serial);
+
+/* out.c */
+extern const struct xml_stream_callbacks out_xml_callbacks;
+/* Take a stanza (jabber:client, owned from now on) for `remote`. */
+void out_send(struct s2s *s2s, const char *local, const char *remote, struct stanza *st);
+/* Ask the authoritative server of `remote` whether `key` is right for the
+ * incoming stream `in` (its id) claiming to come from `remote` to `local`. */
+void out_verify(struct s2s *s2s, const char *local, const char *remote, struct conn *in,
+    const char *key);
+/* From conn.c: TCP is up on c; the connection attempt of `o` failed
+ * (its conn is already gone); TLS is up on c; c is going away. */
+void out_connected(struct conn *c);
+void out_connect_failed(struct out *o, const char *why);
+void out_tls_up(struct conn *c);
+void out_conn_gone(struct out *o, struct conn *c);
+void out_free_all(struct s2s *s2s);
+
+/* in.c */
+extern const struct xml_stream_callbacks in_xml_callbacks;
+/* The answer from the authoritative server (valid) or a failure to ask
+ * (NULL reason = answered invalid). */
+void in_verify_answer(struct s2s *s2s, uint64_t serial, const char *from, const char *to,
+    bool valid, const char *failure);
+
+/* dialback.c */
+#define DIALBACK_KEY_LEN 64
+/* key (DIALBACK_KEY_LEN + 1 bytes) = hex(HMAC-SHA256(hex(SHA-256(secret)),
+ * receiving ' ' originating ' ' stream_id)), XEP-0185. */
+int dialback_key(const char *secret, const char *receiving, const char *originating,
+    const char *stream_id, char *key);
+/* Constant-time comparison of a presented key with the right one. */
+bool dialback_key_ok(const char *secret, const char *receiving, const char *originating,
+    const char *stream_id, const char *presented);
+/* The dialback secret derived from the router secret: 64 hex digits and
+ * a NUL into out. -1 if OpenSSL fails. */
+int dialback_secret_derive(const void *router_secret, size_t len, char *out);
+
+/* link.c */
+int s2s_link_setup(struct s2s *s2s, char *err, size_t errlen);
+/* A stanza for the suite (jabber:client tree): to the domain of its `to`. */
+void s2s_deliver(struct s2s *s2s, const struct stanza *st);
+/* Its sender gets it back as an error (never for an error). */
+void s2s_bounce(struct s2s *s2s, struct stanza *st, const char *type, const char *condition,
+    const char *text);
+
+/* sandbox.c */
+int s2s_sandbox(struct s2s *s2s, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,364 @@
+#!/usr/bin/python3
+"""test_s2s_federation.py — two Parley servers on loopback (a.test and
+b.test, each router + auth + sm + c2s + s2s) federating with Server
+Dialback over STARTTLS, found through s2s.routes (no DNS): messages both
+ways, a subscription handshake ending in `both` on both rosters, presence
+both ways; then what must fail: a domain routed to a closed port bounces
+remote-server-not-found, a peer that accepts TCP and never answers bounces
+remote-server-timeout within s2s.connect_timeout, and a raw s2s peer that
+does dialback for x.test and then sends a stanza from y.test gets the
+stream error <invalid-from/>. Prints TAP."""
+import asyncio
+import os
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+
+from imlib import C, err_cond, is_message, is_presence, item_of, run, shows, sub_of  # noqa: E402
+from parley import Tap, free_port  # noqa: E402
+from s2slib import NS_TLS, FedCli, FedSite, RawS2S, make_server_cert  # noqa: E402
+
+CONNECT_TIMEOUT = 3.0
+t = Tap()
+
+
+class Silent(threading.Thread):
+    """Accepts TCP connections and never says a word."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(8)
+        self.port = self.lsock.getsockname()[1]
+        self.conns = []
+        self.start()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+
+
+class Authoritative(threading.Thread):
+    """The authoritative server of x.test: streams from b.test, STARTTLS,
+    then every <db:verify/> answered valid."""
+
+    def __init__(self, cert, key):
+        super().__init__(daemon=True)
+        self.cert, self.key = cert, key
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(4)
+        self.port = self.lsock.getsockname()[1]
+        self.verified = []
+        self.error = None
+        self.start()
+
+    def run(self):
+        while True:
+            try:
+                sock, _ = self.lsock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(sock,), daemon=True).start()
+
+    def serve(self, sock):
+        try:
+            r = RawS2S(sock)
+            if not r.expect(r"<stream:stream[^>]*>", 10):
+                raise RuntimeError("no stream header from b.test")
+            r.header("x.test", "b.test", "auth-1")
+            r.send(f"<stream:features><starttls xmlns='{NS_TLS}'><required/></starttls>"
+                   "</stream:features>")
+            if not r.expect(r"<starttls"):
+                raise RuntimeError("b.test did not start TLS")
+            r.send(f"<proceed xmlns='{NS_TLS}'/>")
+            r.starttls_server(self.cert, self.key)
+            if not r.expect(r"<stream:stream[^>]*>"):
+                raise RuntimeError("no stream header after TLS")
+            r.header("x.test", "b.test", "auth-2")
+            r.send("<stream:features><dialback xmlns='urn:xmpp:features:dialback'/>"
+                   "</stream:features>")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                m = r.expect(r"<db:verify([^>]*)>([^<]*)</db:verify>|</stream:stream>", 1)
+                if not m:
+                    continue
+                if m.group(0) == "</stream:stream>":
+                    break
+                attrs = dict(re_attrs(m.group(1)))
+                self.verified.append(attrs.get("id"))
+                r.send(f"<db:verify from='x.test' to='b.test' id='{attrs.get('id')}' "
+                       "type='valid'/>")
+            r.close()
+        except Exception as e:  # noqa: BLE001 — reported by the test
+            self.error = repr(e)
+
+
+def re_attrs(s):
+    import re
+    return re.findall(r"(\w+)=['\"]([^'\"]*)['\"]", s)
+
+
+silent = Silent()
+closed_port = free_port()
+pa, pb = free_port(), free_port()
+A = FedSite(t, "a.test", ["alice"], s2s_port=pa,
+            routes={"b.test": pb, "closed.test": closed_port, "silent.test": silent.port},
+            s2s_settings=f'connect_timeout = "{int(CONNECT_TIMEOUT)}s";\n')
+cert_x, key_x = make_server_cert(A, "x.test")
+auth_x = Authoritative(cert_x, key_x)
+IDLE = 4
+B = FedSite(t, "b.test", ["bob"], s2s_port=pb,
+            routes={"a.test": pa, "x.test": auth_x.port,
+                    # Claimed by a raw peer; their servers never answer.
+                    "p1.test": silent.port, "p2.test": silent.port, "p3.test": silent.port},
+            s2s_settings=(f'idle_timeout = "{IDLE}s";\nmax_connections_per_address = 6;\n'
+                          'max_pending_dialback = 2;\nmax_stanza_size = "10000";\n'))
+ALICE, BOB = "alice@a.test", "bob@b.test"
+
+
+def logs():
+    return A.logs() + "\n" + B.logs()
+
+
+async def scenario():
+    alice = FedCli(A, "alice", "home")
+    bob = FedCli(B, "bob", "work")
+    ok = await alice.login() and await bob.login()
+    t.ok(ok, "alice@a.test and bob@b.test are logged in", logs())
+    if not ok:
+        return
+    # Available, so that messages to the bare JID are delivered, not stored.
+    alice.presence()
+    bob.presence()
+    await alice.sync()
+    await bob.sync()
+
+    # --- messages both ways ---------------------------------------------
+    alice.message(BOB, "hello bob, from a.test")
+    m = await bob.wait(lambda e: is_message(e, body="hello bob, from a.test"), 10)
+    t.ok(m is not None and m.get("from") == f"{ALICE}/home",
+         "a message from alice@a.test reaches bob@b.test through both servers' s2s",
+         shows(bob.since()) + "\n" + logs())
+    bob.message(f"{ALICE}/home", "hello alice, from b.test")
+    m = await alice.wait(lambda e: is_message(e, body="hello alice, from b.test"), 10)
+    t.ok(m is not None and m.get("from") == f"{BOB}/work",
+         "bob's answer reaches alice the other way", shows(alice.since()) + "\n" + logs())
+    t.ok("stream ready (dialback, TLS)" in A.s2s.log() and
+         "stream ready (dialback, TLS)" in B.s2s.log(),
+         "each outgoing stream was authenticated by dialback over TLS", logs())
+    t.ok("verified as a.test" in B.s2s.log() and "verified as b.test" in A.s2s.log(),
+         "each server verified the other's key with its authoritative server", logs())
+
+    # --- a subscription handshake across the servers ----------------------
+    alice.mark()
+    bob.mark()
+    alice.presence("subscribe", to=BOB)
+    req = await bob.wait(lambda e: is_presence(e, "subscribe", ALICE), 10)
+    t.ok(req is not None, "bob gets alice's subscription request", shows(bob.since()))
+    bob.presence("subscribed", to=ALICE)
+    got = await alice.wait(lambda e: is_presence(e, "subscribed", BOB), 10)
+    t.ok(got is not None, "alice gets bob's approval", shows(alice.since()))
+    bob.presence("subscribe", to=ALICE)
+    req = await alice.wait(lambda e: is_presence(e, "subscribe", BOB), 10)
+    t.ok(req is not None, "alice gets bob's subscription request", shows(alice.since()))
+    alice.presence("subscribed", to=BOB)
+    got = await bob.wait(lambda e: is_presence(e, "subscribed", ALICE), 10)
+    t.ok(got is not None, "bob gets alice's approval", shows(bob.since()))
+    await asyncio.sleep(0.5)
+    ra, rb = await alice.roster_get(), await bob.roster_get()
+    t.eq((sub_of(item_of(ra, BOB)), sub_of(item_of(rb, ALICE))), ("both", "both"),
+         "both rosters end in subscription 'both'")
+
+    # --- presence both ways ----------------------------------------------
+    alice.mark()
+    bob.mark()
+    alice.presence(status="alice is here")
+    p = await bob.wait(lambda e: is_presence(e, None, f"{ALICE}/home")
+                       and e.find(C + "status") is not None
+                       and e.find(C + "status").text == "alice is here", 10)
+    t.ok(p is not None, "alice's presence reaches bob", shows(bob.since()))
+    bob.presence(status="bob too")
+    p = await alice.wait(lambda e: is_presence(e, None, f"{BOB}/work")
+                         and e.find(C + "status") is not None
+                         and e.find(C + "status").text == "bob too", 10)
+    t.ok(p is not None, "bob's presence reaches alice", shows(alice.since()))
+
+    # --- failures ----------------------------------------------------------
+    alice.mark()
+    alice.message("nobody@closed.test", "to a closed port", mid="closed1")
+    e = await alice.wait(lambda e: e.get("id") == "closed1" and e.get("type") == "error", 10)
+    t.eq(err_cond(e), "remote-server-not-found",
+         "a message for a domain whose server refuses connections bounces "
+         "remote-server-not-found")
+    t.ok(e is not None and e.get("from") == "nobody@closed.test",
+         "the bounce comes from the address the message was sent to", shows(alice.since()))
+
+    alice.mark()
+    start = time.monotonic()
+    alice.message("nobody@silent.test", "to a silent server", mid="silent1")
+    e = await alice.wait(lambda e: e.get("id") == "silent1" and e.get("type") == "error",
+                         CONNECT_TIMEOUT + 5)
+    took = time.monotonic() - start
+    t.eq(err_cond(e), "remote-server-timeout",
+         "a message for a server that accepts TCP and never answers bounces "
+         "remote-server-timeout")
+    t.ok(e is not None and CONNECT_TIMEOUT - 0.5 <= took <= CONNECT_TIMEOUT + 2,
+         f"... after s2s.connect_timeout ({CONNECT_TIMEOUT}s; took {took:.1f}s)")
+
+    # --- a forged from on an incoming stream -------------------------------
+    bob.mark()
+    raw = await asyncio.get_running_loop().run_in_executor(None, forge, bob)
+    t.ok(raw.get("features"), "a raw peer claiming x.test gets STARTTLS and dialback offered",
+         raw)
+    t.ok(raw.get("valid"), "its dialback for x.test is verified with x.test's authoritative "
+         "server and answered valid", f"{raw}\nauth: {auth_x.error} {auth_x.verified}\n"
+         + B.logs())
+    m = await bob.wait(lambda e: is_message(e, body="from x.test"), 5)
+    t.ok(m is not None and m.get("from") == "eve@x.test",
+         "a stanza from the verified domain is delivered", shows(bob.since()))
+    t.ok(raw.get("invalid_from"), "a stanza from y.test on that stream is refused with "
+         "<invalid-from/>", raw)
+    await asyncio.sleep(0.3)
+    t.ok(not bob.seen(lambda e: is_message(e, body="forged")),
+         "and the forged stanza is not delivered")
+
+    # --- limits --------------------------------------------------------------
+    loop = asyncio.get_running_loop()
+    res = await loop.run_in_executor(None, too_many_pending)
+    t.ok(res, "a third dialback request waiting on one stream (max_pending_dialback = 2) "
+         "is the stream error <policy-violation/>", res)
+    res = await loop.run_in_executor(None, too_big)
+    t.ok(res, "a stanza over s2s.max_stanza_size from a verified peer is the stream error "
+         "<policy-violation/>", res)
+    res = await loop.run_in_executor(None, too_many_connections)
+    t.ok(res, "connections from one address beyond s2s.max_connections_per_address are "
+         "closed at once", res)
+
+    # --- idle streams close, and the next stanza opens a new one ------------
+    await asyncio.sleep(IDLE + 1.5)
+    t.ok("idle for 4 s: closing" in B.s2s.log(), f"a stream idle for s2s.idle_timeout "
+         f"({IDLE}s) is closed", B.logs())
+    bob.mark()
+    alice.message(BOB, "after the idle close")
+    m = await bob.wait(lambda e: is_message(e, body="after the idle close"), 10)
+    t.ok(m is not None, "a message after the streams closed goes through on new ones", logs())
+
+    await alice.close()
+    await bob.close()
+
+
+def verified_x():
+    """A raw stream to b.test, TLS on, dialback for x.test answered valid."""
+    r = RawS2S.connect(pb)
+    r.header("x.test", "b.test")
+    if not r.expect(r"<starttls[^>]*>"):
+        return r, False
+    r.send(f"<starttls xmlns='{NS_TLS}'/>")
+    if not r.expect(r"<proceed"):
+        return r, False
+    r.starttls_client("b.test")
+    r.header("x.test", "b.test")
+    if not r.expect(r"urn:xmpp:features:dialback"):
+        return r, False
+    r.send("<db:result from='x.test' to='b.test'>key-0123456789</db:result>")
+    return r, bool(r.expect(r"<db:result[^>]*type=['\"]valid['\"]", 10))
+
+
+def too_many_pending():
+    r = RawS2S.connect(pb)
+    try:
+        r.header("p0.test", "b.test")
+        r.expect(r"<starttls[^>]*>")
+        r.send(f"<starttls xmlns='{NS_TLS}'/>")
+        if not r.expect(r"<proceed"):
+            return False
+        r.starttls_client("b.test")
+        r.header("p0.test", "b.test")
+        if not r.expect(r"urn:xmpp:features:dialback"):
+            return False
+        # p1..p3.test's servers accept and never answer: they stay pending.
+        for i in (1, 2, 3):
+            r.send(f"<db:result from='p{i}.test' to='b.test'>key-{i}-0123456789</db:result>")
+        return bool(r.expect(r"<policy-violation", 5))
+    finally:
+        r.close()
+
+
+def too_big():
+    r, ok = verified_x()
+    try:
+        if not ok:
+            return False
+        r.send("<message from='eve@x.test' to='bob@b.test'><body>" + "x" * 20000
+               + "</body></message>")
+        return bool(r.expect(r"<policy-violation", 5))
+    finally:
+        r.close()
+
+
+def too_many_connections():
+    socks, closed = [], 0
+    try:
+        for _ in range(10):
+            s = socket.create_connection(("127.0.0.1", pb), timeout=2)
+            socks.append(s)
+        time.sleep(0.5)
+        for s in socks:
+            s.settimeout(0.5)
+            try:
+                if s.recv(100) == b"":
+                    closed += 1
+            except socket.timeout:
+                pass
+            except OSError:
+                closed += 1
+    finally:
+        for s in socks:
+            s.close()
+    return closed >= 4 and "too many connections from this address" in B.s2s.log()
+
+
+def forge(bob):
+    out = {}
+    r = RawS2S.connect(pb)
+    try:
+        r.header("x.test", "b.test")
+        out["header"] = bool(r.expect(r"<stream:stream[^>]*>"))
+        if not r.expect(r"<starttls[^>]*>"):
+            return out
+        r.send(f"<starttls xmlns='{NS_TLS}'/>")
+        if not r.expect(r"<proceed"):
+            return out
+        r.starttls_client("b.test")
+        r.header("x.test", "b.test")
+        m = r.expect(r"<stream:stream[^>]*\bid=['\"]([^'\"]+)['\"]")
+        out["features"] = bool(m) and bool(r.expect(r"urn:xmpp:features:dialback"))
+        r.send("<db:result from='x.test' to='b.test'>not-a-real-key-0123456789</db:result>")
+        out["valid"] = bool(r.expect(r"<db:result[^>]*type=['\"]valid['\"]", 10))
+        if not out["valid"]:
+            return out
+        r.send("<message from='eve@x.test' to='bob@b.test' type='chat'><body>from x.test</body>"
+               "</message>")
+        time.sleep(0.5)
+        r.send("<message from='mallory@y.test' to='bob@b.test' type='chat'><body>forged</body>"
+               "</message>")
+        out["invalid_from"] = bool(r.expect(r"<invalid-from", 5))
+        out["data"] = r.data[-600:]
+    finally:
+        r.close()
+    return out
+
+
+err = run(scenario, 120)
+t.ok(err is None, "the scenario ran to its end", repr(err))
+t.ok(A.s2s.alive() and B.s2s.alive(), "both s2s processes are still running", logs())
+t.done()
