@@ -238,4 +238,31 @@ const char *tls_channel_binding_name(enum tls_channel_binding type);
 /* The type with that name, or -1. */
 int tls_channel_binding_parse(const char *name);
 
+/* --- is the peer this domain? (s2s, RFC 6125; common/tls_names.c) ------- */
+
+/* Whether the peer's certificate names `domain` (Unicode or A-label form):
+ * a DNS-ID (wildcard only as the whole leftmost label), an SRV-ID
+ * "_xmpp-server.<domain>", or an XmppAddr that is the bare domain; the CN
+ * only when the certificate has none of those (tls_names.c has the rules).
+ * Names only: the chain is NOT checked here. `why` gets what matched, or
+ * why nothing did ("certificate names DNS-ID a.example, not b.example").
+ *
+ * For s2s on either side: tls_peer_authenticates_domain() below, which is
+ * tls_peer_verified() (chain to a CA of the context) and then this. A
+ * server context must be built with verify_peer REQUEST (or REQUIRE) for a
+ * certificate to be asked for at all; a client context passes verify_name
+ * NULL to tls_conn_new_client() (that check knows only DNS-IDs, and with
+ * it tls_peer_verified() would also fail certificates that name the
+ * domain in an SRV-ID or XmppAddr only) and calls this after the handshake. */
+bool tls_peer_matches_domain(const struct tls_conn *conn, const char *domain,
+    char *why, size_t whylen);
+/* The same for a DER certificate; false ("not a certificate") if the bytes
+ * are not one. */
+bool tls_der_matches_domain(const void *der, size_t len, const char *domain,
+    char *why, size_t whylen);
+/* Chain verified against the context's CAs, and names `domain`: what s2s
+ * needs before it offers or accepts SASL EXTERNAL for that domain. */
+bool tls_peer_authenticates_domain(const struct tls_conn *conn, const char *domain,
+    char *why, size_t whylen);
+
 #endif
