@@ -65,14 +65,16 @@ def cpu_seconds(pid):
 
 def memory_kib(pid):
     """(Pss, Rss) in KiB from smaps_rollup."""
-    pss = rss = 0
+    pss = rss = anon = 0
     with open(f"/proc/{pid}/smaps_rollup") as f:
         for line in f:
             if line.startswith("Pss:"):
                 pss = int(line.split()[1])
             elif line.startswith("Rss:"):
                 rss = int(line.split()[1])
-    return pss, rss
+            elif line.startswith("Pss_Anon:"):
+                anon = int(line.split()[1])
+    return pss, rss, anon
 
 
 def sample(pids):
@@ -267,6 +269,7 @@ async def run(args):
           f"{sum(m[0] for m in mem1.values())} KiB, per idle session "
           f"{pss / n:.1f} KiB Pss ({per}), "
           f"{rss / n:.1f} KiB Rss")
+    print("ANON per idle session " + f"{sum(mem1[p][2] - mem0[p][2] for p in pids) / n:.2f} KiB (" + ", ".join(f"{nm} {(mem1[p][2] - mem0[p][2]) / n:.2f}" for nm, p in zip(names, pids)) + ")")
     print(f"RESULT n={n} logins_per_s={n / wall:.0f} cpu_per_1000={1000 * cpu / max(n, 1):.3f} "
           f"kib_per_session={pss / n:.1f} failed={len(errors)}")
     if args.hold:

@@ -108,6 +108,10 @@ struct c2s {
 	uint64_t counter;
 	bool auth_up;
 	bool stopping;
+	/* Parsers freed since the heap was last trimmed, and the timer that
+	 * trims it once a wave of them is over (idle.c). */
+	size_t released_since_trim;
+	struct timer *trim_timer;
 	/* One parser and tree for stanzas from frames (never a client's). */
 	struct xml_stream *frame_xs;
 	struct stanza *frame_st;
@@ -159,18 +163,22 @@ struct client {
 	bool releasable;	/* the parser may be freed when idle (idle.c) */
 	bool resuming;		/* feeding a rebuilt parser our own header */
 	struct depth_tracker track;
+	/* When the parser was last freed, in loop milliseconds modulo 2^32
+	 * (idle.c compares them by unsigned difference). */
+	uint32_t released_at;
 	struct timer *release_timer;
 	bool session_started;
 	bool session_end_sent;
 	bool sasl_active;	/* an exchange with auth is going on */
 	bool pinged;
 	bool cancel_pending;	/* registration cancel sent to auth */
+	uint16_t release_ms;	/* the parser's release delay; 0: the shortest */
 	unsigned auth_failures;
 	char sid[48];
-	char addr[64];		/* "192.0.2.1:4000", for frames and logs */
+	/* "192.0.2.1:4000" or "[2001:db8::1]:4000", for frames and logs */
+	char addr[56];
 	char addr_key[48];	/* the address alone, for per_addr */
-	char stream_id[33];
-	char *host;		/* the stream's to, prepared */
+	const char *host;	/* the stream's to: one of cfg.hosts */
 	char *lang;
 	char *bind_id;		/* id of the bind iq being answered */
 	char *cancel_id;
@@ -195,6 +203,8 @@ int c2s_configure(struct c2s *c2s, const struct conf *conf, struct conf_errors *
 int c2s_tls_setup(struct c2s *c2s, char *err, size_t errlen);
 void c2s_unconfigure(struct c2s *c2s);
 bool c2s_hosts(const struct c2s *c2s, const char *domain);
+/* The configured host equal to domain (prepared), or NULL. */
+const char *c2s_host_find(const struct c2s *c2s, const char *domain);
 
 /* listen.c */
 int c2s_listen(struct c2s *c2s, char *err, size_t errlen);

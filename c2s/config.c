@@ -123,12 +123,17 @@ int c2s_configure(struct c2s *c2s, const struct conf *c, struct conf_errors *err
 	return rc;
 }
 
-bool c2s_hosts(const struct c2s *c2s, const char *domain)
+const char *c2s_host_find(const struct c2s *c2s, const char *domain)
 {
 	for (size_t i = 0; i < c2s->cfg.nhosts; i++)
 		if (strcmp(c2s->cfg.hosts[i], domain) == 0)
-			return true;
-	return false;
+			return c2s->cfg.hosts[i];
+	return NULL;
+}
+
+bool c2s_hosts(const struct c2s *c2s, const char *domain)
+{
+	return c2s_host_find(c2s, domain) != NULL;
 }
 
 int c2s_tls_setup(struct c2s *c2s, char *err, size_t errlen)

@@ -239,7 +239,6 @@ void client_free(struct client **cp)
 	stream_drop_pending(c, 0);
 	buf_free(&c->out);
 	jid_free(&c->jid);
-	free(c->host);
 	free(c->lang);
 	free(c->bind_id);
 	free(c->cancel_id);

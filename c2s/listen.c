@@ -129,7 +129,7 @@ static void on_accept(struct loop *loop, int fd, unsigned events, void *arg)
 	for (;;) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		char addr[64], key[48];
+		char addr[sizeof(((struct client *)NULL)->addr)], key[48];
 		int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)

@@ -106,6 +106,7 @@ static void cleanup(struct c2s *c2s)
 	hash_free(&c2s->per_addr, NULL);
 	xml_stream_free(&c2s->frame_xs);
 	stanza_free(&c2s->frame_st);
+	loop_timer_cancel(c2s->loop, &c2s->trim_timer);
 	loop_free(&c2s->loop);
 	c2s_unconfigure(c2s);
 }

@@ -15,7 +15,8 @@
 #include "c2s.h"
 #include "log.h"
 
-static void new_stream_id(struct client *c)
+/* A fresh id per stream header; nothing refers to it afterwards. */
+static void new_stream_id(char id[33])
 {
 	unsigned char r[16];
 	static const char hex[] = "0123456789abcdef";
@@ -23,10 +24,10 @@ static void new_stream_id(struct client *c)
 	if (RAND_bytes(r, sizeof(r)) != 1)
 		log_fatal("RAND_bytes failed");
 	for (size_t i = 0; i < sizeof(r); i++) {
-		c->stream_id[2 * i] = hex[r[i] >> 4];
-		c->stream_id[2 * i + 1] = hex[r[i] & 15];
+		id[2 * i] = hex[r[i] >> 4];
+		id[2 * i + 1] = hex[r[i] & 15];
 	}
-	c->stream_id[32] = '\0';
+	id[32] = '\0';
 }
 
 /* A language tag we repeat: letters, digits and '-', as BCP 47 has them. */
@@ -43,12 +44,13 @@ static void send_header(struct client *c, const char *from, const char *to)
 {
 	struct stanza *h = stanza_new_stream_header(NS_CLIENT);
 	struct buf b = BUF_INIT;
+	char id[33];
 
-	new_stream_id(c);
+	new_stream_id(id);
 	if (to != NULL)
 		stanza_set_to(h, to);
 	stanza_set_from(h, from);
-	stanza_set_id(h, c->stream_id);
+	stanza_set_id(h, id);
 	stanza_set_attr(h, 0, "version", "1.0");
 	stanza_set_attr_ns(h, 0, NS_XML, "lang", c->lang != NULL ? c->lang : "en");
 	stanza_write_stream_header(h, &b);
@@ -124,7 +126,8 @@ void stream_open_cb(void *arg, const struct xml_stream_header *h)
 	struct client *c = arg;
 	struct c2s *c2s = c->c2s;
 	char host[JID_PART_BUFSIZE], why[ERRLEN];
-	bool known = false;
+	const char *known_host = NULL;
+	bool known;
 	const char *reply_to = NULL;
 	struct jid *from = NULL;
 
@@ -139,12 +142,11 @@ void stream_open_cb(void *arg, const struct xml_stream_header *h)
 	free(c->lang);
 	c->lang = h->lang != NULL && lang_ok(h->lang) ? xstrdup(h->lang) : NULL;
 	if (h->to != NULL && jid_prep_domainpart(h->to, strlen(h->to), host, why, sizeof(why)) == 0)
-		known = c2s_hosts(c2s, host);
+		known_host = c2s_host_find(c2s, host);
 	/* After a restart the stream stays with the domain it started with. */
-	if (known && c->host != NULL && strcmp(c->host, host) != 0)
-		known = false;
+	known = known_host != NULL && (c->host == NULL || c->host == known_host);
 	if (known && c->host == NULL)
-		c->host = xstrdup(host);
+		c->host = known_host; /* the config outlives every client */
 	if (h->from != NULL && jid_parse(&from, h->from, strlen(h->from), why, sizeof(why)) == 0)
 		reply_to = jid_full_str(from);
 	send_header(c, known ? host : (c->host != NULL ? c->host : c2s->cfg.hosts[0]), reply_to);
