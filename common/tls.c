@@ -662,6 +662,18 @@ static int servername_select(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
+bool tls_conn_prefer_domain(struct tls_conn *conn, const char *domain)
+{
+	if (!conn->ctx->server || conn->ctx->ncerts < 2 || domain == NULL)
+		return false;
+	const struct tls_cert *cert = find_certificate(conn->ctx, domain);
+	if (cert == NULL)
+		return false;
+	if (cert->ssl_ctx != SSL_get_SSL_CTX(conn->ssl))
+		SSL_set_SSL_CTX(conn->ssl, cert->ssl_ctx);
+	return true;
+}
+
 /* --- connections ------------------------------------------------------------- */
 
 static struct tls_conn *conn_new(struct tls_context *ctx, int fd, char *err, size_t errlen)

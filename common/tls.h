@@ -155,6 +155,12 @@ enum tls_version tls_version(const struct tls_conn *conn);
 /* The ALPN protocol agreed on, copied NUL-terminated into out; false if
  * none (or it does not fit). */
 bool tls_alpn(const struct tls_conn *conn, char *out, size_t outlen);
+/* Server side, before the handshake: start from the certificate SNI would
+ * pick for `domain`, so a client that sends no server_name still gets it
+ * (s2s knows the domain from the stream header sent before STARTTLS; some
+ * servers send no SNI on s2s). A server_name the client does send still
+ * decides. false (and the default certificate stays) if none answers. */
+bool tls_conn_prefer_domain(struct tls_conn *conn, const char *domain);
 /* Server side: the server_name the client sent (SNI), or NULL. */
 const char *tls_server_name(const struct tls_conn *conn);
 /* Whether the handshake resumed an earlier session. */

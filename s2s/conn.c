@@ -1,7 +1,8 @@
 /*
  * conn.c — one server-to-server connection's bytes, in either direction:
  * the outgoing connect(), the TLS handshake (server side for incoming
- * streams, client side with SNI for outgoing ones), reading with a
+ * streams, client side with SNI and our domain's certificate for outgoing
+ * ones; at once for XEP-0368 direct TLS), reading with a
  * per-second byte budget, feeding the XML parser, the write queue,
  * whitespace keepalives, the idle timer, and closing cleanly (our last
  * bytes written, our side shut, the peer's leftovers read and dropped).
@@ -274,6 +275,15 @@ void conn_start_tls(struct conn *c)
 	schedule_pump(c);
 }
 
+void conn_restart_stream(struct conn *c)
+{
+	c->restart_pending = true;
+	c->header_sent = false;
+	if (c->in_feed)
+		xml_stream_pause(c->xs);
+	schedule_pump(c);
+}
+
 void conn_new_stream_id(struct conn *c)
 {
 	unsigned char r[16];
@@ -388,6 +398,10 @@ static int read_some(struct conn *c)
 	size_t total = 0;
 
 	while (total < READ_PER_TURN) {
+		if (c->restart_pending && !c->in_feed) {
+			xml_stream_reset(c->xs);
+			c->restart_pending = false;
+		}
 		if (c->phase == PHASE_STREAM && (c->rate_held || c->starttls_pending))
 			return 0;
 		if (c->phase == PHASE_TLS_HANDSHAKE || c->phase == PHASE_CONNECTING)
@@ -438,14 +452,12 @@ static int handshake(struct conn *c)
 	}
 	c->tls_on = true;
 	c->phase = PHASE_STREAM;
-	if (c->dir == CONN_OUT) {
-		bool ok = tls_peer_verified(c->tls, err, sizeof(err));
-		log_info("%s: %s %s; certificate %s%s", c->addr, tls_version_name(c->tls),
-		    tls_cipher_name(c->tls), ok ? "verified" : "not verified: ", ok ? "" : err);
+	log_debug("%s: %s %s%s", c->addr, tls_version_name(c->tls), tls_cipher_name(c->tls),
+	    c->direct_tls ? " (direct TLS)" : "");
+	/* What the peer's certificate is worth depends on the domain it
+	 * claims: out.c knows it now, in.c at the stream header. */
+	if (c->dir == CONN_OUT)
 		out_tls_up(c);
-	} else {
-		log_debug("%s: %s %s", c->addr, tls_version_name(c->tls), tls_cipher_name(c->tls));
-	}
 	return 1;
 }
 
@@ -454,11 +466,13 @@ static int start_tls(struct conn *c)
 	char err[ERRLEN];
 
 	c->starttls_pending = false;
-	if (c->dir == CONN_IN)
+	if (c->dir == CONN_IN) {
 		c->tls = tls_conn_new_server(c->s2s->tls_server, c->fd, err, sizeof(err));
-	else
-		c->tls = tls_conn_new_client(c->s2s->tls_client, c->fd, c->remote, c->remote, err,
-		    sizeof(err));
+		if (c->tls != NULL && c->local != NULL)
+			(void)tls_conn_prefer_domain(c->tls, c->local);
+	} else
+		c->tls = tls_conn_new_client(s2s_tls_client(c->s2s, c->local), c->fd, c->remote,
+		    NULL, err, sizeof(err));
 	if (c->tls == NULL) {
 		log_error("%s: %s", c->addr, err);
 		return -1;

@@ -1,9 +1,12 @@
 /*
  * in.c — incoming federation streams, as the receiving server: the reply
  * to the stream header (a fresh unpredictable id), the features (STARTTLS,
- * required when s2s.require_tls; then dialback), and what each top-level
- * element means:
+ * required when s2s.require_tls; then SASL EXTERNAL when the peer's
+ * certificate authenticates the stream's `from`, and dialback), and what
+ * each top-level element means:
  *
+ *   <auth mechanism='EXTERNAL'/>  the certificate speaks for `from`: the
+ *       pair (from, to) is verified on this connection, a new stream follows; *
  *   <db:result from to>KEY</db:result>  a server claims to be `from`: we
  *       ask `from`'s authoritative server (out_verify) and answer valid or
  *       invalid; only then are stanzas from that domain to that one of
@@ -19,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "jid.h"
 #include "log.h"
 #include "s2s.h"
@@ -32,6 +37,11 @@ static void send_features(struct conn *c)
 	if (!c->tls_on)
 		buf_appendf(&b, "<starttls xmlns='%s'>%s</starttls>", NS_TLS,
 		    tls_needed ? "<required/>" : "");
+	/* XEP-0178: EXTERNAL only when the certificate already proves the
+	 * stream's `from`, so that offering it promises success. */
+	if (c->tls_on && !c->sasl_done && c->cert_ok)
+		buf_appendf(&b, "<mechanisms xmlns='%s'><mechanism>EXTERNAL</mechanism>"
+		    "</mechanisms>", NS_SASL);
 	if (!tls_needed)
 		buf_appendf(&b, "<dialback xmlns='%s'><errors/></dialback>", NS_DIALBACK_FEATURE);
 	buf_append_str(&b, "</stream:features>");
@@ -44,6 +54,27 @@ static bool prep_domain(const char *in, char out[JID_PART_BUFSIZE])
 	char why[ERRLEN];
 
 	return in != NULL && jid_prep_domainpart(in, strlen(in), out, why, sizeof(why)) == 0;
+}
+
+/* Once per connection, at the first stream header under TLS: does the
+ * peer's certificate authenticate the domain in its `from`? false when the
+ * stream was refused for it (s2s.require_valid_certificates). */
+static bool check_certificate(struct conn *c)
+{
+	char why[ERRLEN];
+
+	c->cert_checked = true;
+	c->cert_ok = tls_peer_authenticates_domain(c->tls, c->remote, why, sizeof(why));
+	log_info("%s: certificate %s %s%s%s", c->addr, c->cert_ok ? "authenticates" :
+	    "does not authenticate", c->remote, c->cert_ok ? "" : ": ", c->cert_ok ? "" : why);
+	if (!c->cert_ok && c->s2s->cfg.require_valid_certs) {
+		char text[ERRLEN + 96];
+		snprintf(text, sizeof(text), "the certificate does not authenticate %s (%s); "
+		    "this server requires one that does", c->remote, why);
+		conn_stream_error(c, "policy-violation", text);
+		return false;
+	}
+	return true;
 }
 
 static void open_cb(void *arg, const struct xml_stream_header *h)
@@ -67,6 +98,8 @@ static void open_cb(void *arg, const struct xml_stream_header *h)
 		conn_stream_error(c, "host-unknown", NULL);
 		return;
 	}
+	if (c->tls_on && c->remote != NULL && !c->cert_checked && !check_certificate(c))
+		return;
 	if (c->version1)
 		send_features(c);
 }
@@ -128,6 +161,15 @@ static void result(struct conn *c, const struct stanza *st)
 	if (s2s_hosts(s2s, from)) {
 		/* Nobody but us speaks for our own domains. */
 		answer_result(c, to, from, "invalid", NULL);
+		return;
+	}
+	char why[ERRLEN];
+	if (s2s->cfg.require_valid_certs &&
+	    (!c->tls_on || !tls_peer_authenticates_domain(c->tls, from, why, sizeof(why)))) {
+		/* Dialback proves DNS control only; we want the certificate. */
+		log_info("%s: dialback for %s refused: s2s.require_valid_certificates and %s",
+		    c->addr, from, c->tls_on ? why : "no TLS");
+		answer_result(c, to, from, "error", "policy-violation");
 		return;
 	}
 	struct in_pair *p = find_pair(c, from, to);
@@ -206,6 +248,77 @@ static void verify(struct conn *c, const struct stanza *st)
 	    ok ? "valid" : "invalid");
 }
 
+static void sasl_reply(struct conn *c, const char *element, const char *condition)
+{
+	struct buf b = BUF_INIT;
+
+	if (condition != NULL)
+		buf_appendf(&b, "<%s xmlns='%s'><%s/></%s>", element, NS_SASL, condition, element);
+	else
+		buf_appendf(&b, "<%s xmlns='%s'/>", element, NS_SASL);
+	conn_write(c, buf_head(&b), buf_used(&b));
+	buf_free(&b);
+}
+
+/* The authorization identity of <auth/>: empty ("=" or nothing) means the
+ * stream's `from`; else base64 of a domain, which must be that `from`. */
+static bool authzid_ok(const struct conn *c, const char *text)
+{
+	unsigned char decoded[1024 + 3];
+	char prepped[JID_PART_BUFSIZE];
+	size_t len = text != NULL ? strlen(text) : 0;
+
+	if (len == 0 || strcmp(text, "=") == 0)
+		return true;
+	if (len > 1024 || len % 4 != 0)
+		return false;
+	int n = EVP_DecodeBlock(decoded, (const unsigned char *)text, (int)len);
+	if (n < 0)
+		return false;
+	/* EVP_DecodeBlock counts the padding as bytes of zeros. */
+	for (size_t i = len; i > 0 && text[i - 1] == '='; i--)
+		n--;
+	decoded[n] = '\0';
+	return (size_t)n == strlen((char *)decoded) && prep_domain((char *)decoded, prepped) &&
+	    strcmp(prepped, c->remote) == 0;
+}
+
+/* <auth mechanism='EXTERNAL'/> (RFC 6120 §6.4, XEP-0178): the certificate
+ * authenticated the stream's `from` when the header came; now the pair
+ * (from, to) is verified for this connection, and a new stream follows. */
+static void sasl_auth(struct conn *c, const struct stanza *st)
+{
+	const char *mech = stanza_get_attr(st, 0, "mechanism");
+
+	if (!c->tls_on || c->sasl_done || c->local == NULL || c->remote == NULL || !c->cert_ok) {
+		log_info("%s: SASL EXTERNAL refused: %s", c->addr, c->sasl_done ?
+		    "already authenticated" : "not offered on this stream");
+		sasl_reply(c, "failure", "not-authorized");
+		return;
+	}
+	if (mech == NULL || strcmp(mech, "EXTERNAL") != 0) {
+		sasl_reply(c, "failure", "invalid-mechanism");
+		return;
+	}
+	if (!authzid_ok(c, stanza_text(st, 0))) {
+		log_info("%s: SASL EXTERNAL refused: an authorization identity other than %s",
+		    c->addr, c->remote);
+		sasl_reply(c, "failure", "invalid-authzid");
+		return;
+	}
+	struct in_pair *p = find_pair(c, c->remote, c->local);
+	if (p == NULL) {
+		c->pairs = xreallocarray(c->pairs, c->npairs + 1, sizeof(*c->pairs));
+		p = &c->pairs[c->npairs++];
+		*p = (struct in_pair){ xstrdup(c->remote), xstrdup(c->local), false };
+	}
+	p->valid = true;
+	c->sasl_done = true;
+	log_info("%s: verified as %s (to %s) by SASL EXTERNAL", c->addr, c->remote, c->local);
+	sasl_reply(c, "success", NULL);
+	conn_restart_stream(c);
+}
+
 static bool is_stanza(const struct stanza *st)
 {
 	return stanza_is(st, 0, NS_SERVER, "message") || stanza_is(st, 0, NS_SERVER, "presence") ||
@@ -259,6 +372,8 @@ static void stanza_cb(void *arg, struct stanza *st)
 		}
 		conn_write(c, "<proceed xmlns='" NS_TLS "'/>", strlen("<proceed xmlns='" NS_TLS "'/>"));
 		conn_start_tls(c);
+	} else if (stanza_is(st, 0, NS_SASL, "auth")) {
+		sasl_auth(c, st);
 	} else if (stanza_is(st, 0, NS_DIALBACK, "result")) {
 		result(c, st);
 	} else if (stanza_is(st, 0, NS_DIALBACK, "verify")) {

@@ -1,6 +1,7 @@
 /*
  * listen.c — the s2s listeners (5269 by default) and accepting remote
- * servers on them. Sockets are opened before the sandbox (a port below
+ * servers on them, with STARTTLS or, on a listener marked direct_tls, TLS
+ * from the first byte (XEP-0368). Sockets are opened before the sandbox (a port below
  * 1024 needs root). Connections per source address are counted here; one
  * over s2s.max_connections_per_address is closed at once, without a word.
  */
@@ -65,10 +66,14 @@ int s2s_listen(struct s2s *s2s, char *err, size_t errlen)
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		struct listener *l = &s2s->listeners[i];
 		l->s2s = s2s;
+		l->direct_tls = cfg->listeners[i].direct_tls;
 		if (open_one(cfg->listeners[i].address, cfg->listeners[i].port, &l->fd, l->where,
 		    sizeof(l->where), err, errlen) < 0)
 			return -1;
 		s2s->nlisteners++;
+		if (l->direct_tls)
+			snprintf(l->where + strlen(l->where), sizeof(l->where) - strlen(l->where),
+			    " (direct TLS)");
 	}
 	return 0;
 }
@@ -138,8 +143,14 @@ static void on_accept(struct loop *loop, int fd, unsigned events, void *arg)
 		hash_put(s2s->per_addr, key, strlen(key), (void *)(n + 1));
 		int one = 1;
 		(void)setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (conn_new(s2s, cfd, CONN_IN, false, addr, key) == NULL)
+		struct conn *c = conn_new(s2s, cfd, CONN_IN, false, addr, key);
+		if (c == NULL) {
 			s2s_addr_release(s2s, key);
+		} else if (l->direct_tls) {
+			/* XEP-0368: the TLS handshake comes before the stream. */
+			c->direct_tls = true;
+			conn_start_tls(c);
+		}
 	}
 }
 

@@ -5,9 +5,14 @@
  * s2s.max_queue) while the remote server is found (dns.h), connected to
  * (each target and address in order, non-blocking), the stream is opened
  * (jabber:server, dialback namespace, version 1.0), upgraded with STARTTLS
- * (required unless s2s.require_tls is false) and authenticated by Server
- * Dialback (XEP-0220: <db:result/> with our key, answered valid or
- * invalid). Then the queue is written and later stanzas go straight out.
+ * (required unless s2s.require_tls is false; or TLS from the first byte
+ * for an XEP-0368 target), the remote certificate checked against the
+ * remote domain (RFC 6125; logged, and required with
+ * s2s.require_valid_certificates), and authenticated by SASL EXTERNAL
+ * when the remote server offers it (XEP-0178: our domain's certificate),
+ * else by Server Dialback (XEP-0220: <db:result/> with our key, answered
+ * valid or invalid). Then the queue is written and later stanzas go
+ * straight out.
  *
  * The same stream carries our <db:verify/> questions for the remote domain
  * when one of its servers claims, on an incoming stream (in.c), to be it.
@@ -36,6 +41,8 @@ enum out_state {
 	OUT_RESOLVING,
 	OUT_CONNECTING,
 	OUT_NEGOTIATING,	/* stream, STARTTLS, features */
+	OUT_SASL,		/* <auth mechanism='EXTERNAL'/> sent */
+	OUT_SASL_DONE,		/* <success/>: waiting for the new stream's features */
 	OUT_DIALBACK,		/* <db:result/> sent */
 	OUT_READY,
 };
@@ -61,6 +68,8 @@ struct out {
 	size_t nverifies;
 	struct timer *deadline;
 	bool stream_up;		/* features done: verifications may be sent */
+	bool dialback_offered;	/* the features named urn:xmpp:features:dialback */
+	bool cert_ok;		/* the peer's certificate authenticates `remote` */
 	char last_error[ERRLEN];
 };
 
@@ -198,13 +207,6 @@ static void try_next(struct out *o)
 
 	for (; o->ti < o->targets->count; o->ti++, o->ai = 0) {
 		const struct s2s_target *t = &o->targets->target[o->ti];
-		if (t->direct_tls) {
-			/* XEP-0368 is not spoken yet: STARTTLS targets only. */
-			if (o->ai == 0)
-				log_debug("%s -> %s: skipping direct TLS target %s:%u", o->local,
-				    o->remote, t->host, t->port);
-			continue;
-		}
 		while (o->ai < t->naddr) {
 			const struct sockaddr_storage *ss = &t->addr[o->ai++];
 			socklen_t sl = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
@@ -232,11 +234,12 @@ static void try_next(struct out *o)
 				continue;
 			}
 			c->owner = o;
+			c->direct_tls = t->direct_tls;
 			c->local = xstrdup(o->local);
 			c->remote = xstrdup(o->remote);
 			o->conn = c;
-			log_debug("%s -> %s: connecting to %s (%s)", o->local, o->remote, where,
-			    t->host);
+			log_debug("%s -> %s: connecting to %s (%s, %s)", o->local, o->remote, where,
+			    t->host, t->direct_tls ? "direct TLS" : "STARTTLS");
 			return;
 		}
 	}
@@ -259,15 +262,34 @@ void out_connected(struct conn *c)
 		return;
 	log_debug("%s -> %s: connected to %s", o->local, o->remote, c->addr);
 	o->state = OUT_NEGOTIATING;
-	conn_send_header(c, o->local, o->remote, false);
+	if (c->direct_tls)
+		conn_start_tls(c); /* XEP-0368: TLS first, SNI the remote domain */
+	else
+		conn_send_header(c, o->local, o->remote, false);
 }
 
+/* TLS is up: what is the remote server's certificate worth? Logged
+ * always; with s2s.require_valid_certificates, one that does not
+ * authenticate the remote domain ends the attempt. */
 void out_tls_up(struct conn *c)
 {
 	struct out *o = c->owner;
+	char why[ERRLEN];
 
-	if (o != NULL)
-		conn_send_header(c, o->local, o->remote, false);
+	if (o == NULL)
+		return;
+	o->cert_ok = tls_peer_authenticates_domain(c->tls, o->remote, why, sizeof(why));
+	log_info("%s -> %s: %s %s%s; the certificate %s %s%s%s", o->local, o->remote,
+	    tls_version_name(c->tls), tls_cipher_name(c->tls), c->direct_tls ? " (direct TLS)" : "",
+	    o->cert_ok ? "authenticates" : "does not authenticate", o->remote,
+	    o->cert_ok ? "" : ": ", o->cert_ok ? "" : why);
+	if (!o->cert_ok && o->s2s->cfg.require_valid_certs) {
+		snprintf(o->last_error, sizeof(o->last_error), "s2s.require_valid_certificates: "
+		    "%.200s", why);
+		conn_close(c, o->last_error);
+		return;
+	}
+	conn_send_header(c, o->local, o->remote, false);
 }
 
 void out_conn_gone(struct out *o, struct conn *c)
@@ -368,16 +390,21 @@ void out_free_all(struct s2s *s2s)
 
 /* --- the stream, as the initiating entity ---------------------------------- */
 
+static void send_pending_verifies(struct out *o)
+{
+	o->stream_up = true;
+	for (size_t i = 0; i < o->nverifies; i++)
+		if (!o->verifies[i].sent)
+			send_verify(o, &o->verifies[i]);
+}
+
 /* Features done (or a pre-1.0 peer with none): ask for what we need. */
 static void stream_up(struct out *o)
 {
 	struct conn *c = o->conn;
 	char key[DIALBACK_KEY_LEN + 1];
 
-	o->stream_up = true;
-	for (size_t i = 0; i < o->nverifies; i++)
-		if (!o->verifies[i].sent)
-			send_verify(o, &o->verifies[i]);
+	send_pending_verifies(o);
 	if (o->state == OUT_DIALBACK || o->state == OUT_READY)
 		return;
 	if (dialback_key(o->s2s->dialback_secret, o->remote, o->local, c->stream_id, key) < 0) {
@@ -394,12 +421,12 @@ static void stream_up(struct out *o)
 	o->state = OUT_DIALBACK;
 }
 
-static void ready(struct out *o)
+static void ready(struct out *o, const char *method)
 {
 	loop_timer_cancel(o->s2s->loop, &o->deadline);
 	o->state = OUT_READY;
-	log_info("%s -> %s: stream ready (dialback, %s); %zu stanza%s queued", o->local, o->remote,
-	    o->conn->tls_on ? "TLS" : "no TLS", o->nqueue, o->nqueue == 1 ? "" : "s");
+	log_info("%s -> %s: stream ready (%s, %s); %zu stanza%s queued", o->local, o->remote,
+	    method, o->conn->tls_on ? "TLS" : "no TLS", o->nqueue, o->nqueue == 1 ? "" : "s");
 	for (size_t i = 0; i < o->nqueue; i++) {
 		write_stanza(o, o->queue[i]);
 		stanza_free(&o->queue[i]);
@@ -441,6 +468,22 @@ static void open_cb(void *arg, const struct xml_stream_header *h)
 	}
 }
 
+static bool offers_external(const struct stanza *st)
+{
+	int mechs = stanza_find_child(st, 0, NS_SASL, "mechanisms");
+
+	if (mechs == STANZA_NONE)
+		return false;
+	for (int m = stanza_first_element(st, mechs); m != STANZA_NONE;
+	    m = stanza_next_element(st, m)) {
+		const char *name = stanza_text(st, m);
+		if (stanza_is(st, m, NS_SASL, "mechanism") && name != NULL &&
+		    strcmp(name, "EXTERNAL") == 0)
+			return true;
+	}
+	return false;
+}
+
 static void features(struct out *o, struct conn *c, const struct stanza *st)
 {
 	if (!c->tls_on && stanza_find_child(st, 0, NS_TLS, "starttls") != STANZA_NONE) {
@@ -451,7 +494,56 @@ static void features(struct out *o, struct conn *c, const struct stanza *st)
 		give_up(o, c, "the peer offers no STARTTLS and s2s.require_tls is set");
 		return;
 	}
+	if (!c->tls_on && o->s2s->cfg.require_valid_certs) {
+		give_up(o, c, "no TLS, so no certificate, and s2s.require_valid_certificates is set");
+		return;
+	}
+	if (o->state == OUT_SASL_DONE) {
+		/* The stream after SASL: the pair is authenticated. */
+		send_pending_verifies(o);
+		ready(o, "SASL EXTERNAL");
+		return;
+	}
+	o->dialback_offered = stanza_find_child(st, 0, NS_DIALBACK_FEATURE, "dialback") !=
+	    STANZA_NONE;
+	/* XEP-0178: we cannot know whether our certificate will do; when the
+	 * server offers EXTERNAL, it is worth a try. */
+	if (c->tls_on && o->state == OUT_NEGOTIATING && offers_external(st)) {
+		conn_write(c, "<auth xmlns='" NS_SASL "' mechanism='EXTERNAL'>=</auth>",
+		    strlen("<auth xmlns='" NS_SASL "' mechanism='EXTERNAL'>=</auth>"));
+		o->state = OUT_SASL;
+		return;
+	}
 	stream_up(o);
+}
+
+static void sasl_answer(struct out *o, struct conn *c, const struct stanza *st, bool success)
+{
+	if (o->state != OUT_SASL) {
+		snprintf(o->last_error, sizeof(o->last_error), "an unexpected SASL <%s/>",
+		    stanza_name(st, 0));
+		conn_stream_error(c, "invalid-xml", NULL);
+		return;
+	}
+	if (success) {
+		log_info("%s -> %s: authenticated by SASL EXTERNAL", o->local, o->remote);
+		o->state = OUT_SASL_DONE;
+		conn_restart_stream(c);
+		conn_send_header(c, o->local, o->remote, false);
+		return;
+	}
+	int cond = stanza_first_element(st, 0);
+	log_info("%s -> %s: SASL EXTERNAL failed (<%s/>)%s", o->local, o->remote,
+	    cond != STANZA_NONE ? stanza_name(st, cond) : "?",
+	    o->dialback_offered ? ": trying dialback" : "");
+	o->state = OUT_NEGOTIATING;
+	if (o->s2s->cfg.require_valid_certs)
+		give_up(o, c, "the peer refused SASL EXTERNAL and s2s.require_valid_certificates "
+		    "leaves no other way");
+	else if (!o->dialback_offered)
+		give_up(o, c, "the peer refused SASL EXTERNAL and offers no dialback");
+	else
+		stream_up(o);
 }
 
 static void result(struct out *o, struct conn *c, const struct stanza *st)
@@ -465,7 +557,7 @@ static void result(struct out *o, struct conn *c, const struct stanza *st)
 		return;
 	}
 	if (type != NULL && strcmp(type, "valid") == 0) {
-		ready(o);
+		ready(o, "dialback");
 		return;
 	}
 	give_up(o, c, type != NULL && strcmp(type, "invalid") == 0 ?
@@ -506,6 +598,10 @@ static void stanza_cb(void *arg, struct stanza *st)
 		conn_start_tls(c);
 	} else if (stanza_is(st, 0, NS_TLS, "failure")) {
 		give_up(o, c, "the peer refused STARTTLS");
+	} else if (stanza_is(st, 0, NS_SASL, "success")) {
+		sasl_answer(o, c, st, true);
+	} else if (stanza_is(st, 0, NS_SASL, "failure")) {
+		sasl_answer(o, c, st, false);
 	} else if (stanza_is(st, 0, NS_DIALBACK, "result")) {
 		result(o, c, st);
 	} else if (stanza_is(st, 0, NS_DIALBACK, "verify")) {

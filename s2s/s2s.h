@@ -9,9 +9,11 @@
  *   conn.c      a connection's bytes: connect, TLS (server or client),
  *               reading with a rate limit, the write queue, timers, closing
  *   out.c       outgoing pairs: the queue, DNS, trying targets, the
- *               initiating side of the stream (STARTTLS, dialback), bounces
- *   in.c        incoming streams: header, features, STARTTLS, dialback
- *               requests and verifications, stanzas of verified pairs
+ *               initiating side of the stream (STARTTLS or direct TLS,
+ *               the peer's certificate, SASL EXTERNAL, dialback), bounces
+ *   in.c        incoming streams: header, features, STARTTLS, SASL
+ *               EXTERNAL, dialback requests and verifications, stanzas
+ *               of verified pairs
  *   dialback.c  the XEP-0185 key
  *   link.c      the router link: stanzas in and out of the suite
  *   sandbox.c   user, no_new_privs, Landlock, seccomp
@@ -38,11 +40,14 @@
 #define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
 #define NS_DIALBACK "jabber:server:dialback"
 #define NS_DIALBACK_FEATURE "urn:xmpp:features:dialback"
+#define NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
+#define S2S_DIRECT_TLS_PORT 5270
 #define S2S_NAME "s2s"
 
 struct s2s_listener_config {
 	char *address;
 	int port;
+	bool direct_tls;	/* XEP-0368: TLS from the first byte */
 };
 
 struct s2s_config {
@@ -51,6 +56,7 @@ struct s2s_config {
 	char **hosts;			/* prepared (jid_prep_domainpart) */
 	size_t nhosts;
 	bool require_tls;
+	bool require_valid_certs;	/* s2s.require_valid_certificates */
 	size_t max_queue;		/* stanzas waiting per pair */
 	uint64_t connect_timeout_ms;
 	uint64_t idle_timeout_ms;
@@ -67,6 +73,7 @@ struct s2s_config {
 struct listener {
 	struct s2s *s2s;
 	int fd;
+	bool direct_tls;
 	char where[80];
 };
 
@@ -78,7 +85,11 @@ struct s2s {
 	const struct conf *conf;
 	struct s2s_config cfg;
 	struct tls_context *tls_server;
-	struct tls_context *tls_client;
+	/* Client side: one context per distinct certificate of our domains
+	 * (a client context holds one); tls_client_of[i] serves cfg.hosts[i]. */
+	struct tls_context **tls_clients;
+	size_t ntls_clients;
+	struct tls_context **tls_client_of;
 	struct router_link *link;
 	struct s2s_dns *dns;
 	const char *log_target;
@@ -128,9 +139,11 @@ struct conn {
 	bool peer_closed;
 	bool tls_drained;
 	bool rate_held;
+	bool restart_pending;	/* SASL success: a new stream follows */
+	bool direct_tls;	/* XEP-0368: TLS before the stream */
 	char addr[64];
 	char addr_key[48];
-	char stream_id[33];	/* in: the id we gave; out: the one we were given */
+	char stream_id[129];	/* in: the id we gave (32 hex digits); out: the one we were given (Prosody: a 36-character UUID) */
 	struct tls_conn *tls;
 	struct xml_stream *xs;
 	struct buf out;
@@ -146,6 +159,9 @@ struct conn {
 	char *local;		/* the `to` of the stream header */
 	char *remote;		/* its `from`, if any */
 	bool version1;
+	bool sasl_done;		/* SASL EXTERNAL succeeded on this connection */
+	bool cert_checked;
+	bool cert_ok;		/* the certificate authenticates `remote` */
 	struct in_pair *pairs;
 	size_t npairs;
 	/* CONN_OUT */
@@ -158,6 +174,9 @@ int s2s_tls_setup(struct s2s *s2s, char *err, size_t errlen);
 int s2s_secret_setup(struct s2s *s2s, char *err, size_t errlen);
 void s2s_unconfigure(struct s2s *s2s);
 bool s2s_hosts(const struct s2s *s2s, const char *domain);
+/* The client TLS context for outgoing streams of our domain `local`
+ * (offering that domain's certificate). */
+struct tls_context *s2s_tls_client(const struct s2s *s2s, const char *local);
 
 /* listen.c */
 int s2s_listen(struct s2s *s2s, char *err, size_t errlen);
@@ -172,6 +191,9 @@ void conn_write(struct conn *c, const void *data, size_t len);
 void conn_write_stanza(struct conn *c, const struct stanza *st);
 void conn_close(struct conn *c, const char *why);
 void conn_start_tls(struct conn *c);
+/* After SASL success (RFC 6120 §6.4.6): the parser starts over with the
+ * next bytes; what the peer sent after the success is not expected. */
+void conn_restart_stream(struct conn *c);
 void conn_free(struct conn **cp);
 void conn_new_stream_id(struct conn *c);
 void conn_send_header(struct conn *c, const char *from, const char *to, bool with_id);

@@ -23,20 +23,28 @@ NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls"
 
 class FedSite:
     """router + auth + sm + c2s + s2s serving `domain`. routes maps a remote
-    domain to a loopback port; s2s_settings are added inside s2s = { }."""
+    domain to a loopback port; s2s_settings are added inside s2s = { },
+    tls_settings inside tls = { } (after a self-signed tls.certificate for
+    example.test: give the domain its own with tls.domains)."""
 
-    def __init__(self, t, domain, users, routes=None, s2s_port=None, s2s_settings=""):
+    def __init__(self, t, domain, users, routes=None, s2s_port=None, s2s_settings="",
+                 tls_settings="", direct_tls_port=None):
         self.domain = domain
         self.suite = Suite(f"s2s-{domain}")
         self.s2s_port = s2s_port or free_port()
+        # A route is a port, or (port, True) for a direct TLS (XEP-0368) one.
         route_list = ", ".join(
-            f'{{ domain = "{d}"; host = "127.0.0.1"; port = {p}; }}'
+            f'{{ domain = "{d}"; host = "127.0.0.1"; port = {p if isinstance(p, int) else p[0]}; '
+            f'direct_tls = {"false" if isinstance(p, int) else "true"}; }}'
             for d, p in (routes or {}).items())
-        s2s = (f'listeners = ( {{ address = "127.0.0.1"; port = {self.s2s_port}; }} );\n'
+        self.direct_tls_port = direct_tls_port
+        direct = (f', {{ address = "127.0.0.1"; port = {direct_tls_port}; direct_tls = true; }}'
+                  if direct_tls_port else "")
+        s2s = (f'listeners = ( {{ address = "127.0.0.1"; port = {self.s2s_port}; }}{direct} );\n'
                + (f"routes = ( {route_list} );\n" if route_list else "")
                + s2s_settings)
         self.site = C2SSite(self.suite, hosts=(domain,), top=f"s2s = {{\n{s2s}\n}};\n",
-                            name=domain)
+                            name=domain, tls_settings=tls_settings)
         self.conf = self.site.conf
         self.router = self.site.router
         for user in users:
