@@ -268,6 +268,10 @@ static const struct conf_key parley_keys[] = {
 	INT("s2s.max_queue", "1000", 1, 1000000, "stanzas waiting per remote domain while its stream is set up"),
 	DURATION("s2s.connect_timeout", "30s", 1000, 600000,
 	    "time to find, connect to and authenticate with a remote server"),
+	DURATION("s2s.connect_attempt_timeout", "5s", 1000, 600000,
+	    "time one address has to accept and open its stream before the next is tried"),
+	DURATION("s2s.negotiation_timeout", "1m", 1000, 3600000,
+	    "time an incoming connection has to authenticate a domain"),
 	DURATION("s2s.idle_timeout", "10m", 1000, 86400000, "a stream silent this long is closed"),
 	DURATION("s2s.keepalive", "1m", 0, 3600000, "a space is sent on a stream quiet this long (0: never)"),
 	SIZE("s2s.rate_limit", "1M", 0, GIB, "bytes per second one remote connection may send (0: no limit)"),
@@ -349,9 +353,10 @@ static const struct conf_key parley_keys[] = {
 
 const struct conf_schema conf_parley_schema = { parley_keys, ARRAY_LEN(parley_keys) };
 
-/* parleyd.services when the file leaves it out: the processes that exist
- * so far. Extend as each process is built (and doc/config.md with it). */
-static const char *const default_services[] = { "router", "auth", "sm", "c2s" };
+/* parleyd.services when the file leaves it out: every process, federation
+ * included (doc/config.md says so; parleyctl init --no-federation writes a
+ * list without s2s). */
+static const char *const default_services[] = { "router", "auth", "sm", "c2s", "s2s" };
 
 bool conf_service_enabled(const struct conf *c, const char *service)
 {

@@ -87,6 +87,9 @@ int s2s_configure(struct s2s *s2s, const struct conf *c, struct conf_errors *err
 	cfg->require_valid_certs = conf_bool(c, "s2s.require_valid_certificates");
 	cfg->max_queue = (size_t)conf_int(c, "s2s.max_queue");
 	cfg->connect_timeout_ms = (uint64_t)conf_duration_ms(c, "s2s.connect_timeout");
+	cfg->connect_attempt_timeout_ms =
+	    (uint64_t)conf_duration_ms(c, "s2s.connect_attempt_timeout");
+	cfg->negotiation_timeout_ms = (uint64_t)conf_duration_ms(c, "s2s.negotiation_timeout");
 	cfg->idle_timeout_ms = (uint64_t)conf_duration_ms(c, "s2s.idle_timeout");
 	cfg->keepalive_ms = (uint64_t)conf_duration_ms(c, "s2s.keepalive");
 	cfg->max_stanza = (size_t)conf_size(c, "s2s.max_stanza_size");

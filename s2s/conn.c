@@ -125,6 +125,8 @@ struct conn *conn_new(struct s2s *s2s, int fd, enum conn_dir dir, bool connectin
 	if (s2s->cfg.keepalive_ms > 0)
 		c->keepalive_timer = loop_timer_add(s2s->loop, s2s->cfg.keepalive_ms, keepalive_cb, c);
 	log_debug("%s: %s connection", addr, dir == CONN_IN ? "incoming" : "outgoing");
+	if (dir == CONN_IN)
+		in_started(c);
 	schedule_pump(c);
 	return c;
 }
@@ -166,6 +168,7 @@ void conn_free(struct conn **cp)
 	loop_timer_cancel(s2s->loop, &c->pump_timer);
 	loop_timer_cancel(s2s->loop, &c->close_timer);
 	loop_timer_cancel(s2s->loop, &c->rate_timer);
+	loop_timer_cancel(s2s->loop, &c->negotiation_timer);
 	loop_del_fd(s2s->loop, c->fd);
 	tls_conn_free(&c->tls);
 	close(c->fd);

@@ -17,6 +17,12 @@
  *       to jabber:client and handed to the router (link.c). A `to` we do
  *       not host is <host-unknown/>, a `from` not verified on this stream
  *       <invalid-from/> (RFC 6120 §4.9.3).
+ *
+ * A connection has s2s.negotiation_timeout to get a domain pair verified
+ * (by either method); one that has not by then is <connection-timeout/>,
+ * so that a peer cannot hold a connection (and a slot of
+ * s2s.max_connections_per_address) until s2s.idle_timeout by saying
+ * nothing, or nothing useful.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +33,37 @@
 #include "jid.h"
 #include "log.h"
 #include "s2s.h"
+
+static void negotiation_cb(struct loop *loop, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)loop;
+	c->negotiation_timer = NULL;
+	if (c->phase == PHASE_CLOSING)
+		return;
+	log_info("%s: no domain authenticated within %llu s (s2s.negotiation_timeout): closing",
+	    c->addr, (unsigned long long)(c->s2s->cfg.negotiation_timeout_ms / 1000));
+	if (c->phase == PHASE_STREAM && !c->starttls_pending) {
+		conn_stream_error(c, "connection-timeout", NULL);
+	} else {
+		/* Mid-TLS handshake: there is no stream to say it on. */
+		conn_close(c, "s2s.negotiation_timeout");
+		c->broken = true;
+	}
+}
+
+void in_started(struct conn *c)
+{
+	c->negotiation_timer = loop_timer_add(c->s2s->loop, c->s2s->cfg.negotiation_timeout_ms,
+	    negotiation_cb, c);
+}
+
+/* A pair is verified on c: it has negotiated, the deadline is off. */
+static void negotiated(struct conn *c)
+{
+	loop_timer_cancel(c->s2s->loop, &c->negotiation_timer);
+}
 
 static void send_features(struct conn *c)
 {
@@ -204,6 +241,7 @@ void in_verify_answer(struct s2s *s2s, uint64_t serial, const char *from, const 
 		return;
 	if (valid) {
 		p->valid = true;
+		negotiated(c);
 		log_info("%s: verified as %s (to %s) by dialback", c->addr, from, to);
 		answer_result(c, to, from, "valid", NULL);
 		return;
@@ -314,6 +352,7 @@ static void sasl_auth(struct conn *c, const struct stanza *st)
 	}
 	p->valid = true;
 	c->sasl_done = true;
+	negotiated(c);
 	log_info("%s: verified as %s (to %s) by SASL EXTERNAL", c->addr, c->remote, c->local);
 	sasl_reply(c, "success", NULL);
 	conn_restart_stream(c);

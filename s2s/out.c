@@ -3,7 +3,10 @@
  * domain) pair, made when the first stanza for the pair comes and reused
  * until it goes idle. Stanzas wait in the pair's queue (at most
  * s2s.max_queue) while the remote server is found (dns.h), connected to
- * (each target and address in order, non-blocking), the stream is opened
+ * (each target and address in order, non-blocking; an address that has
+ * not opened its stream within s2s.connect_attempt_timeout is left for the
+ * next, the last one has what remains of s2s.connect_timeout), the
+ * stream is opened
  * (jabber:server, dialback namespace, version 1.0), upgraded with STARTTLS
  * (required unless s2s.require_tls is false; or TLS from the first byte
  * for an XEP-0368 target), the remote certificate checked against the
@@ -67,6 +70,8 @@ struct out {
 	struct verify_request *verifies;
 	size_t nverifies;
 	struct timer *deadline;
+	uint64_t deadline_at;	/* when `deadline` fires */
+	struct timer *attempt;	/* s2s.connect_attempt_timeout of o->conn */
 	bool stream_up;		/* features done: verifications may be sent */
 	bool dialback_offered;	/* the features named urn:xmpp:features:dialback */
 	bool cert_ok;		/* the peer's certificate authenticates `remote` */
@@ -83,6 +88,7 @@ static void out_free(struct out **op)
 	s2s_dns_cancel(&o->query);
 	s2s_targets_free(&o->targets);
 	loop_timer_cancel(o->s2s->loop, &o->deadline);
+	loop_timer_cancel(o->s2s->loop, &o->attempt);
 	if (o->conn != NULL)
 		o->conn->owner = NULL;
 	for (size_t i = 0; i < o->nqueue; i++)
@@ -200,6 +206,58 @@ static void format_sockaddr(const struct sockaddr_storage *ss, char *out, size_t
 	}
 }
 
+/* Is there an address after the one last taken (ai is the next index)? */
+static bool more_addresses(const struct out *o)
+{
+	for (size_t ti = o->ti, ai = o->ai; ti < o->targets->count; ti++, ai = 0)
+		if (ai < o->targets->target[ti].naddr)
+			return true;
+	return false;
+}
+
+/* The address did not open its stream in time: it is left (closed) for
+ * the next one, as if it had refused the connection. */
+static void attempt_cb(struct loop *loop, void *arg)
+{
+	struct out *o = arg;
+	struct conn *c = o->conn;
+
+	(void)loop;
+	o->attempt = NULL;
+	if (c == NULL)
+		return;
+	snprintf(o->last_error, sizeof(o->last_error), "%s: no stream within "
+	    "s2s.connect_attempt_timeout", c->addr);
+	log_info("%s -> %s: %s opened no stream within %llu ms (s2s.connect_attempt_timeout): "
+	    "trying the next address", o->local, o->remote, c->addr,
+	    (unsigned long long)o->s2s->cfg.connect_attempt_timeout_ms);
+	o->conn = NULL;
+	c->owner = NULL;
+	if (c->phase == PHASE_STREAM && c->header_sent) {
+		conn_stream_end(c);
+	} else {
+		/* Connecting or mid-TLS handshake: nothing to say, nothing to wait for. */
+		conn_close(c, "s2s.connect_attempt_timeout");
+		c->broken = true;
+	}
+	o->state = OUT_CONNECTING;
+	try_next(o);
+}
+
+/* The attempt on o->conn gets s2s.connect_attempt_timeout when another
+ * address is left to try and that much of s2s.connect_timeout remains;
+ * otherwise the overall deadline alone decides. */
+static void arm_attempt(struct out *o)
+{
+	struct s2s *s2s = o->s2s;
+	uint64_t now = loop_now_ms(s2s->loop), limit = s2s->cfg.connect_attempt_timeout_ms;
+
+	loop_timer_cancel(s2s->loop, &o->attempt);
+	if (!more_addresses(o) || o->deadline_at <= now || limit >= o->deadline_at - now)
+		return;
+	o->attempt = loop_timer_add(s2s->loop, limit, attempt_cb, o);
+}
+
 /* Connect to the next address of the current target, or the next target. */
 static void try_next(struct out *o)
 {
@@ -240,6 +298,7 @@ static void try_next(struct out *o)
 			o->conn = c;
 			log_debug("%s -> %s: connecting to %s (%s, %s)", o->local, o->remote, where,
 			    t->host, t->direct_tls ? "direct TLS" : "STARTTLS");
+			arm_attempt(o);
 			return;
 		}
 	}
@@ -249,6 +308,7 @@ static void try_next(struct out *o)
 
 void out_connect_failed(struct out *o, const char *why)
 {
+	loop_timer_cancel(o->s2s->loop, &o->attempt);
 	o->conn = NULL;
 	snprintf(o->last_error, sizeof(o->last_error), "%s", why);
 	try_next(o);
@@ -295,6 +355,7 @@ void out_tls_up(struct conn *c)
 void out_conn_gone(struct out *o, struct conn *c)
 {
 	(void)c;
+	loop_timer_cancel(o->s2s->loop, &o->attempt);
 	o->conn = NULL;
 	if (o->state == OUT_READY && o->nverifies == 0 && o->nqueue == 0) {
 		log_debug("%s -> %s: stream closed", o->local, o->remote);
@@ -325,6 +386,7 @@ static struct out *out_get(struct s2s *s2s, const char *local, const char *remot
 	hash_put(s2s->outs, o->hkey, strlen(o->hkey), o);
 	o->state = OUT_RESOLVING;
 	o->deadline = loop_timer_add(s2s->loop, s2s->cfg.connect_timeout_ms, deadline_cb, o);
+	o->deadline_at = loop_now_ms(s2s->loop) + s2s->cfg.connect_timeout_ms;
 	log_debug("%s -> %s: new stream", local, remote);
 	o->query = s2s_dns_resolve(s2s->dns, remote, dns_done, o);
 	return o;
@@ -458,6 +520,8 @@ static void open_cb(void *arg, const struct xml_stream_header *h)
 		return;
 	}
 	snprintf(c->stream_id, sizeof(c->stream_id), "%s", h->id);
+	/* The server answers: from now on only s2s.connect_timeout counts. */
+	loop_timer_cancel(o->s2s->loop, &o->attempt);
 	if (h->version == NULL || atoi(h->version) < 1) {
 		/* Before RFC 6120 there are no features: dialback at once. */
 		if (o->s2s->cfg.require_tls && !c->tls_on) {

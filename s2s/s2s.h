@@ -13,7 +13,7 @@
  *               the peer's certificate, SASL EXTERNAL, dialback), bounces
  *   in.c        incoming streams: header, features, STARTTLS, SASL
  *               EXTERNAL, dialback requests and verifications, stanzas
- *               of verified pairs
+ *               of verified pairs, the negotiation deadline
  *   dialback.c  the XEP-0185 key
  *   link.c      the router link: stanzas in and out of the suite
  *   sandbox.c   user, no_new_privs, Landlock, seccomp
@@ -59,6 +59,8 @@ struct s2s_config {
 	bool require_valid_certs;	/* s2s.require_valid_certificates */
 	size_t max_queue;		/* stanzas waiting per pair */
 	uint64_t connect_timeout_ms;
+	uint64_t connect_attempt_timeout_ms;	/* one address of several */
+	uint64_t negotiation_timeout_ms;	/* incoming: until a pair is verified */
 	uint64_t idle_timeout_ms;
 	uint64_t keepalive_ms;
 	size_t max_stanza;
@@ -152,6 +154,7 @@ struct conn {
 	struct timer *pump_timer;
 	struct timer *close_timer;
 	struct timer *rate_timer;
+	struct timer *negotiation_timer;	/* CONN_IN: s2s.negotiation_timeout */
 	uint64_t last_read, last_write;
 	uint64_t rate_window;
 	size_t rate_bytes;
@@ -223,6 +226,9 @@ extern const struct xml_stream_callbacks in_xml_callbacks;
  * (NULL reason = answered invalid). */
 void in_verify_answer(struct s2s *s2s, uint64_t serial, const char *from, const char *to,
     bool valid, const char *failure);
+/* A new incoming connection: it has s2s.negotiation_timeout to have a
+ * domain pair verified on it. */
+void in_started(struct conn *c);
 
 /* dialback.c */
 #define DIALBACK_KEY_LEN 64

@@ -39,8 +39,11 @@
 #define COMPONENT_SECRET_BYTES 16
 
 /* parleyd.services is left to its default (every process this version of
- * Parley has); the file shows it commented. */
-#define INIT_SERVICES "\"router\", \"auth\", \"sm\", \"c2s\""
+ * Parley has, federation included); the file shows it commented. With
+ * --no-federation it is written out without s2s, so that the site needs
+ * no server-to-server port (a localhost demo). */
+#define INIT_SERVICES "\"router\", \"auth\", \"sm\", \"c2s\", \"s2s\""
+#define INIT_SERVICES_LOCAL "\"router\", \"auth\", \"sm\", \"c2s\""
 
 /* The standard ports (RFC 6120, XEP-0368, XEP-0114). */
 #define PORT_C2S 5222
@@ -56,6 +59,7 @@ struct init_opts {
 	const char *component_secret;
 	const char *user, *group;
 	bool force;
+	bool no_federation;
 };
 
 /* What init decided, for the file and the summary. */
@@ -88,6 +92,8 @@ static void init_usage(FILE *out, const struct ctl *ctl)
 	    "  --c2s-port N               client port, STARTTLS (default %d)\n"
 	    "  --c2s-tls-port N           client port, direct TLS (default %d)\n"
 	    "  --s2s-port N               server-to-server port (default %d)\n"
+	    "  --no-federation            run no s2s: parleyd.services without it, so\n"
+	    "                             no server-to-server port is opened\n"
 	    "  --component-port N         XEP-0114 component port on 127.0.0.1 (default %d; 0: off)\n"
 	    "  --component-domain DOMAIN  allow one external component for DOMAIN\n"
 	    "  --component-secret S       its secret (default: a random one); without\n"
@@ -114,7 +120,7 @@ static int parse_port(const struct ctl *ctl, const char *opt, const char *arg, l
 static int parse_opts(struct ctl *ctl, int argc, char **argv, struct init_opts *o)
 {
 	enum { O_DOMAIN = 256, O_C2S, O_C2S_TLS, O_S2S, O_COMP_PORT, O_COMP_DOMAIN, O_COMP_SECRET,
-	    O_USER, O_GROUP, O_FORCE };
+	    O_USER, O_GROUP, O_FORCE, O_NO_FED };
 	static const struct option longopts[] = {
 		{ "domain", required_argument, NULL, O_DOMAIN },
 		{ "c2s-port", required_argument, NULL, O_C2S },
@@ -126,6 +132,7 @@ static int parse_opts(struct ctl *ctl, int argc, char **argv, struct init_opts *
 		{ "user", required_argument, NULL, O_USER },
 		{ "group", required_argument, NULL, O_GROUP },
 		{ "force", no_argument, NULL, O_FORCE },
+		{ "no-federation", no_argument, NULL, O_NO_FED },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -148,6 +155,7 @@ static int parse_opts(struct ctl *ctl, int argc, char **argv, struct init_opts *
 		case O_USER: o->user = optarg; break;
 		case O_GROUP: o->group = optarg; break;
 		case O_FORCE: o->force = true; break;
+		case O_NO_FED: o->no_federation = true; break;
 		case 'h':
 			init_usage(stdout, ctl);
 			return 1;
@@ -657,10 +665,15 @@ static void build_config(const struct init_opts *o, const struct init_plan *p, s
 	    "};\n\n", o->c2s_port, o->c2s_tls_port, o->c2s_port, o->c2s_tls_port);
 
 	buf_appendf(b,
-	    "# Server-to-server federation: port %ld was chosen for it. This version\n"
-	    "# of Parley has no setting for it yet; it is recorded here for when it has.\n"
-	    "#s2s = {\n"
-	    "#};\n\n", o->s2s_port);
+	    "# Server-to-server federation (doc/s2s.md): port %ld was chosen for it.\n"
+	    "# Other servers connect here (STARTTLS, on every address), and s2s\n"
+	    "# connects out to them; they find this one through DNS SRV records\n"
+	    "# (_xmpp-server._tcp.%s).%s\n"
+	    "s2s = {\n"
+	    "\tlisteners = ( { address = \"::\"; port = %ld; } );\n"
+	    "};\n\n", o->s2s_port, p->file_base, o->no_federation ?
+	    "\n# Off: parleyd.services below leaves s2s out (--no-federation)." : "",
+	    o->s2s_port);
 
 	buf_appendf(b,
 	    "# User data, in an SQLite database (nothing to set up).\n"
@@ -674,9 +687,15 @@ static void build_config(const struct init_opts *o, const struct init_plan *p, s
 	buf_appendf(b,
 	    "# The supervisor: which processes it runs, and how it restarts them.\n"
 	    "parleyd = {\n"
-	    "\t# Started in the order router, auth, sm, c2s, s2s; stopped in reverse.\n"
-	    "\t#services = [ %s ];\n"
-	    "\t#pid_file = \"%s/parleyd.pid\";\n", INIT_SERVICES, p->run);
+	    "\t# Started in the order router, auth, sm, c2s, s2s; stopped in reverse.\n");
+	if (o->no_federation)
+		buf_appendf(b,
+		    "\t# No federation (parleyctl init --no-federation): add \"s2s\" to talk\n"
+		    "\t# to other XMPP servers.\n"
+		    "\tservices = [ %s ];\n", INIT_SERVICES_LOCAL);
+	else
+		buf_appendf(b, "\t#services = [ %s ];\n", INIT_SERVICES);
+	buf_appendf(b, "\t#pid_file = \"%s/parleyd.pid\";\n", p->run);
 	if (p->bin_dir[0] != '\0')
 		buf_appendf(b,
 		    "\t# parleyctl init ran from %s, which holds the daemons too.\n"

@@ -92,7 +92,7 @@ bool ctl_path_reachable(const char *path, uid_t uid, gid_t gid, char *blocker, s
  * status st, as the kernel decides for a process that is not root. */
 bool ctl_may_access(const struct stat *st, uid_t uid, gid_t gid, int mode);
 
-/* parleyd.services, or its documented default (the router) when the file
+/* parleyd.services, or its documented default (every process, s2s included) when the file
  * leaves it out: string lists have no defaults in the schema. */
 size_t ctl_services(const struct conf *c, const char **out, size_t max);
 

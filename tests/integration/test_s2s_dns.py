@@ -4,16 +4,28 @@ the test's own on loopback (lib/dnsresponder.py), through the dnsquery tool:
 SRV ordering by priority and weight, direct TLS (XEP-0368) before STARTTLS
 at equal priority, the "." target, NXDOMAIN, the fallback to the domain's
 own A/AAAA on 5269, timeouts, the cache, cancellation, and s2s.routes
-answering with no DNS server at all.
+answering with no DNS server at all. Then parley-s2s itself finding a
+peer through the responder: b.test's server has three addresses, the
+first (127.0.0.3) black-holed (a listener whose accept queue is full, so
+SYNs are dropped and connect() hangs), the second (127.0.0.2) a socket
+that accepts and never answers; with s2s.connect_attempt_timeout each is
+left for the next and the message still gets through, on 127.0.0.1, well
+within s2s.connect_timeout.
 """
+import asyncio
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from parley import BUILD, Suite, Tap  # noqa: E402
 from dnsresponder import DnsResponder  # noqa: E402
+from imlib import is_message, run, shows  # noqa: E402
+from parley import free_port  # noqa: E402
+from s2slib import FedCli, FedSite  # noqa: E402
 
 DNSQUERY = os.path.join(BUILD, "tests", "tools", "dnsquery")
 
@@ -172,5 +184,115 @@ bad = suite.write("bad.conf", 'hosts = [ "example.test" ];\ns2s = {\n'
 p, _ = dnsquery("-c", bad, "peer.test")
 t.ok(p.returncode != 0 and "bad.conf:3: s2s.dns.nameservers[0]:" in p.stderr,
      "a name server given by name is refused with FILE:LINE", p.stderr)
+
+
+# --- parley-s2s through the responder: a silent first address -----------------
+class Silent(threading.Thread):
+    """Accepts TCP connections on (host, port) and never says a word."""
+
+    def __init__(self, host, port):
+        super().__init__(daemon=True)
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind((host, port))
+        self.lsock.listen(8)
+        self.accepted = 0
+        self.start()
+
+    def run(self):
+        conns = []
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conns.append(c)
+
+
+def black_hole(host, port):
+    """A listener on (host, port) with a full accept queue: Linux drops
+    further SYNs, so a connect() there hangs as it would to an address
+    that drops packets. Returns the sockets to keep open."""
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind((host, port))
+    lsock.listen(0)
+    filler = socket.create_connection((host, port), timeout=2)
+    probe = socket.socket()
+    probe.settimeout(0.5)
+    try:
+        probe.connect((host, port))
+        holes = False
+    except socket.timeout:
+        holes = True
+    except OSError:
+        holes = False
+    finally:
+        probe.close()
+    return [lsock, filler], holes
+
+
+ATTEMPT, OVERALL = 2, 12
+pa, pb = free_port(), free_port()
+hole, holes = black_hole("127.0.0.3", pb)
+t.ok(holes, "127.0.0.3: a connect() to the full listener hangs (the black hole works)")
+silent = Silent("127.0.0.2", pb)
+zone = {
+    # One target, three addresses (IPv4, tried in the order given): the
+    # black hole, the silent one, then b.test's real server, one port.
+    "_xmpp-server._tcp.b.test": [("SRV", 0, 0, pb, "xmpp.b.test")],
+    "xmpp.b.test": [("A", "127.0.0.3"), ("A", "127.0.0.2"), ("A", "127.0.0.1")],
+}
+with DnsResponder(zone) as dns2:
+    B = FedSite(t, "b.test", ["bob"], s2s_port=pb, routes={"a.test": pa})
+    A = FedSite(t, "a.test", ["alice"], s2s_port=pa, s2s_settings=(
+        f'connect_timeout = "{OVERALL}s";\nconnect_attempt_timeout = "{ATTEMPT}s";\n'
+        f'dns = {{ nameservers = [ "127.0.0.1:{dns2.port}" ]; timeout = "1s"; attempts = 1; }};\n'))
+
+    def logs():
+        return A.logs() + "\n" + B.logs()
+
+    took = {}
+
+    async def scenario():
+        alice = FedCli(A, "alice", "home")
+        bob = FedCli(B, "bob", "work")
+        if not (await alice.login() and await bob.login()):
+            t.ok(False, "alice@a.test and bob@b.test are logged in", logs())
+            return
+        bob.presence()
+        await bob.sync()
+        start = time.monotonic()
+        alice.message("bob@b.test", "past the silent address", mid="m1")
+        m = await bob.wait(lambda e: is_message(e, body="past the silent address"), OVERALL + 3)
+        took["s"] = time.monotonic() - start
+        t.ok(m is not None, "a message to b.test, whose first address drops SYNs and whose "
+             "second accepts and never answers, reaches bob", shows(bob.since()) + "\n" + logs())
+        t.ok(not alice.seen(lambda e: e.get("id") == "m1" and e.get("type") == "error"),
+             "and alice gets no bounce", shows(alice.since()))
+        await alice.close()
+        await bob.close()
+
+    err = run(scenario, OVERALL + 20)
+    t.ok(err is None, "the scenario ran to its end", repr(err))
+    s = took.get("s", 99)
+    t.ok(2 * ATTEMPT - 0.5 <= s < OVERALL - 2,
+         f"... after about twice s2s.connect_attempt_timeout ({ATTEMPT}s), well within "
+         f"s2s.connect_timeout ({OVERALL}s): took {s:.1f}s")
+    log = A.s2s.log()
+    t.ok(silent.accepted >= 1 and dns2.count("_xmpp-server._tcp.b.test") >= 1 and
+         all(f"{h}:{pb} opened no stream within {ATTEMPT * 1000} ms "
+             "(s2s.connect_attempt_timeout): trying the next address" in log
+             for h in ("127.0.0.3", "127.0.0.2")) and
+         "a.test -> b.test: stream ready (dialback, TLS)" in log,
+         "a.test's s2s found b.test through the DNS responder, gave up on 127.0.0.3 "
+         "(connecting) and 127.0.0.2 (silent) after the attempt timeout each, and got ready "
+         "on 127.0.0.1", logs())
+    t.ok(A.s2s.alive() and B.s2s.alive(), "both s2s processes are still running", logs())
+    A.suite.cleanup()
+    B.suite.cleanup()
+for sock in hole:
+    sock.close()
 
 t.done()

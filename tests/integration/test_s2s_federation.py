@@ -5,11 +5,18 @@ Dialback over STARTTLS, found through s2s.routes (no DNS): messages both
 ways, a subscription handshake ending in `both` on both rosters, presence
 both ways; then what must fail: a domain routed to a closed port bounces
 remote-server-not-found, a peer that accepts TCP and never answers bounces
-remote-server-timeout within s2s.connect_timeout, and a raw s2s peer that
+remote-server-timeout within s2s.connect_timeout, a raw s2s peer that
 does dialback for x.test and then sends a stanza from y.test gets the
-stream error <invalid-from/>. Prints TAP."""
+stream error <invalid-from/>, one that connects and says nothing gets
+<connection-timeout/> after s2s.negotiation_timeout; the limits, the idle
+close; the sandbox (user, NoNewPrivs, seccomp, --sandbox-test). Then two
+fresh servers with certificates from a test CA and
+s2s.require_valid_certificates do the same exchange with SASL EXTERNAL
+both ways (no dialback in either log). Prints TAP."""
 import asyncio
 import os
+import pwd
+import signal
 import socket
 import sys
 import threading
@@ -18,8 +25,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 
 from imlib import C, err_cond, is_message, is_presence, item_of, run, shows, sub_of  # noqa: E402
-from parley import Tap, free_port  # noqa: E402
+from parley import TEST_GROUP, TEST_USER, Suite, Tap, free_port, proc_status  # noqa: E402
 from s2slib import NS_TLS, FedCli, FedSite, RawS2S, make_server_cert  # noqa: E402
+from testca import TestCA  # noqa: E402
 
 CONNECT_TIMEOUT = 3.0
 t = Tap()
@@ -116,17 +124,92 @@ A = FedSite(t, "a.test", ["alice"], s2s_port=pa,
 cert_x, key_x = make_server_cert(A, "x.test")
 auth_x = Authoritative(cert_x, key_x)
 IDLE = 4
+NEGOTIATION = 3
 B = FedSite(t, "b.test", ["bob"], s2s_port=pb,
             routes={"a.test": pa, "x.test": auth_x.port,
                     # Claimed by a raw peer; their servers never answer.
                     "p1.test": silent.port, "p2.test": silent.port, "p3.test": silent.port},
             s2s_settings=(f'idle_timeout = "{IDLE}s";\nmax_connections_per_address = 6;\n'
+                          f'negotiation_timeout = "{NEGOTIATION}s";\n'
                           'max_pending_dialback = 2;\nmax_stanza_size = "10000";\n'))
 ALICE, BOB = "alice@a.test", "bob@b.test"
 
 
 def logs():
     return A.logs() + "\n" + B.logs()
+
+
+def sandbox():
+    """s2s runs as the configured user, with no_new_privs and a seccomp
+    filter; --sandbox-test proves the filter kills (execve: SIGSYS)."""
+    st = proc_status(A.s2s.pid)
+    uid = str(pwd.getpwnam(TEST_USER).pw_uid)
+    t.eq(st.get("Uid", "").split(), [uid] * 4, f"s2s runs as {TEST_USER} (the configured user)")
+    t.eq(st.get("NoNewPrivs"), "1", "s2s: NoNewPrivs 1")
+    t.eq(st.get("Seccomp"), "2", "s2s: Seccomp 2 (a filter)")
+    t.ok(f"sandbox: running as {TEST_USER}:{TEST_GROUP}" in A.s2s.log() and
+         "system calls: stdio unix inet dns" in A.s2s.log(),
+         "the sandbox it applied is logged", A.s2s.log()[-2000:])
+    # Its own listener port: a.test's s2s holds pa.
+    with open(A.conf) as f:
+        text = f.read().replace(f"port = {pa};", f"port = {free_port()};", 1)
+    conf = A.suite.write("sandbox-test.conf", text)
+    p = A.suite.start("s2s-sandbox", ["parley-s2s", "-f", "-c", conf, "--sandbox-test"])
+    t.eq(p.wait(10), -signal.SIGSYS, "--sandbox-test: s2s dies of SIGSYS")
+    t.ok("seccomp: system call execve" in p.log(), "and the violation is logged", p.log())
+
+
+async def im_round(mode, alice, bob, logs):
+    """Messages both ways, a subscription handshake ending in `both` on
+    both rosters, presence both ways, between alice@a.test and bob@b.test
+    (logged in and available)."""
+    alice.message(BOB, "hello bob, from a.test")
+    m = await bob.wait(lambda e: is_message(e, body="hello bob, from a.test"), 10)
+    t.ok(m is not None and m.get("from") == f"{ALICE}/home",
+         f"{mode}: a message from alice@a.test reaches bob@b.test through both servers' s2s",
+         shows(bob.since()) + "\n" + logs())
+    bob.message(f"{ALICE}/home", "hello alice, from b.test")
+    m = await alice.wait(lambda e: is_message(e, body="hello alice, from b.test"), 10)
+    t.ok(m is not None and m.get("from") == f"{BOB}/work",
+         f"{mode}: bob's answer reaches alice the other way",
+         shows(alice.since()) + "\n" + logs())
+
+    alice.mark()
+    bob.mark()
+    alice.presence("subscribe", to=BOB)
+    req = await bob.wait(lambda e: is_presence(e, "subscribe", ALICE), 10)
+    t.ok(req is not None, f"{mode}: bob gets alice's subscription request", shows(bob.since()))
+    bob.presence("subscribed", to=ALICE)
+    got = await alice.wait(lambda e: is_presence(e, "subscribed", BOB), 10)
+    t.ok(got is not None, f"{mode}: alice gets bob's approval", shows(alice.since()))
+    bob.presence("subscribe", to=ALICE)
+    req = await alice.wait(lambda e: is_presence(e, "subscribe", BOB), 10)
+    t.ok(req is not None, f"{mode}: alice gets bob's subscription request",
+         shows(alice.since()))
+    alice.presence("subscribed", to=BOB)
+    got = await bob.wait(lambda e: is_presence(e, "subscribed", ALICE), 10)
+    t.ok(got is not None, f"{mode}: bob gets alice's approval", shows(bob.since()))
+    subs = (None, None)
+    for _ in range(20):  # bounded: 20 × (two roster gets + 0.25 s)
+        ra, rb = await alice.roster_get(), await bob.roster_get()
+        subs = (sub_of(item_of(ra, BOB)), sub_of(item_of(rb, ALICE)))
+        if subs == ("both", "both"):
+            break
+        await asyncio.sleep(0.25)
+    t.eq(subs, ("both", "both"), f"{mode}: both rosters end in subscription 'both'")
+
+    alice.mark()
+    bob.mark()
+    alice.presence(status="alice is here")
+    p = await bob.wait(lambda e: is_presence(e, None, f"{ALICE}/home")
+                       and e.find(C + "status") is not None
+                       and e.find(C + "status").text == "alice is here", 10)
+    t.ok(p is not None, f"{mode}: alice's presence reaches bob", shows(bob.since()))
+    bob.presence(status="bob too")
+    p = await alice.wait(lambda e: is_presence(e, None, f"{BOB}/work")
+                         and e.find(C + "status") is not None
+                         and e.find(C + "status").text == "bob too", 10)
+    t.ok(p is not None, f"{mode}: bob's presence reaches alice", shows(alice.since()))
 
 
 async def scenario():
@@ -142,55 +225,12 @@ async def scenario():
     await alice.sync()
     await bob.sync()
 
-    # --- messages both ways ---------------------------------------------
-    alice.message(BOB, "hello bob, from a.test")
-    m = await bob.wait(lambda e: is_message(e, body="hello bob, from a.test"), 10)
-    t.ok(m is not None and m.get("from") == f"{ALICE}/home",
-         "a message from alice@a.test reaches bob@b.test through both servers' s2s",
-         shows(bob.since()) + "\n" + logs())
-    bob.message(f"{ALICE}/home", "hello alice, from b.test")
-    m = await alice.wait(lambda e: is_message(e, body="hello alice, from b.test"), 10)
-    t.ok(m is not None and m.get("from") == f"{BOB}/work",
-         "bob's answer reaches alice the other way", shows(alice.since()) + "\n" + logs())
+    await im_round("dialback", alice, bob, logs)
     t.ok("stream ready (dialback, TLS)" in A.s2s.log() and
          "stream ready (dialback, TLS)" in B.s2s.log(),
          "each outgoing stream was authenticated by dialback over TLS", logs())
     t.ok("verified as a.test" in B.s2s.log() and "verified as b.test" in A.s2s.log(),
          "each server verified the other's key with its authoritative server", logs())
-
-    # --- a subscription handshake across the servers ----------------------
-    alice.mark()
-    bob.mark()
-    alice.presence("subscribe", to=BOB)
-    req = await bob.wait(lambda e: is_presence(e, "subscribe", ALICE), 10)
-    t.ok(req is not None, "bob gets alice's subscription request", shows(bob.since()))
-    bob.presence("subscribed", to=ALICE)
-    got = await alice.wait(lambda e: is_presence(e, "subscribed", BOB), 10)
-    t.ok(got is not None, "alice gets bob's approval", shows(alice.since()))
-    bob.presence("subscribe", to=ALICE)
-    req = await alice.wait(lambda e: is_presence(e, "subscribe", BOB), 10)
-    t.ok(req is not None, "alice gets bob's subscription request", shows(alice.since()))
-    alice.presence("subscribed", to=BOB)
-    got = await bob.wait(lambda e: is_presence(e, "subscribed", ALICE), 10)
-    t.ok(got is not None, "bob gets alice's approval", shows(bob.since()))
-    await asyncio.sleep(0.5)
-    ra, rb = await alice.roster_get(), await bob.roster_get()
-    t.eq((sub_of(item_of(ra, BOB)), sub_of(item_of(rb, ALICE))), ("both", "both"),
-         "both rosters end in subscription 'both'")
-
-    # --- presence both ways ----------------------------------------------
-    alice.mark()
-    bob.mark()
-    alice.presence(status="alice is here")
-    p = await bob.wait(lambda e: is_presence(e, None, f"{ALICE}/home")
-                       and e.find(C + "status") is not None
-                       and e.find(C + "status").text == "alice is here", 10)
-    t.ok(p is not None, "alice's presence reaches bob", shows(bob.since()))
-    bob.presence(status="bob too")
-    p = await alice.wait(lambda e: is_presence(e, None, f"{BOB}/work")
-                         and e.find(C + "status") is not None
-                         and e.find(C + "status").text == "bob too", 10)
-    t.ok(p is not None, "bob's presence reaches alice", shows(alice.since()))
 
     # --- failures ----------------------------------------------------------
     alice.mark()
@@ -242,6 +282,15 @@ async def scenario():
     res = await loop.run_in_executor(None, too_many_connections)
     t.ok(res, "connections from one address beyond s2s.max_connections_per_address are "
          "closed at once", res)
+    res = await loop.run_in_executor(None, silent_peer)
+    t.ok(res.get("error") and res.get("closed"),
+         "an incoming connection that says nothing gets the stream error "
+         "<connection-timeout/> and is closed", f"{res}\n{B.logs()}")
+    t.ok(NEGOTIATION - 0.5 <= res.get("took", 0) <= NEGOTIATION + 2,
+         f"... after s2s.negotiation_timeout ({NEGOTIATION}s; took {res.get('took', 0):.1f}s), "
+         f"not s2s.idle_timeout ({IDLE}s)")
+    t.ok("no domain authenticated within 3 s (s2s.negotiation_timeout)" in B.s2s.log(),
+         "and b.test's s2s logs why", B.logs())
 
     # --- idle streams close, and the next stanza opens a new one ------------
     await asyncio.sleep(IDLE + 1.5)
@@ -327,6 +376,23 @@ def too_many_connections():
     return closed >= 4 and "too many connections from this address" in B.s2s.log()
 
 
+def silent_peer():
+    """Connect to b.test and say nothing: the negotiation deadline."""
+    out = {}
+    start = time.monotonic()
+    r = RawS2S.connect(pb)
+    try:
+        out["error"] = bool(r.expect(r"<stream:error><connection-timeout", NEGOTIATION + 3))
+        out["closed"] = bool(r.expect(r"</stream:stream>\Z", 2)) and r.sock.recv(1) == b""
+        out["took"] = time.monotonic() - start
+        out["data"] = r.data[-300:]
+    except OSError as e:
+        out["exc"] = repr(e)
+    finally:
+        r.close()
+    return out
+
+
 def forge(bob):
     out = {}
     r = RawS2S.connect(pb)
@@ -358,7 +424,64 @@ def forge(bob):
     return out
 
 
+def external_round():
+    """a.test and b.test again, each with a certificate from one test CA
+    and trusting it (tls.ca_file), s2s.require_valid_certificates = true:
+    both directions authenticate with SASL EXTERNAL, never dialback."""
+    suite = Suite("s2s-fed-pki")
+    ca = TestCA(suite.path("pki"))
+    pa2, pb2 = free_port(), free_port()
+    sites = {}
+    for domain, port, other, other_port in (("a.test", pa2, "b.test", pb2),
+                                            ("b.test", pb2, "a.test", pa2)):
+        cert = ca.server_cert([domain])
+        tls = (f'domains = ( {{ domain = "{domain}"; certificate = "{cert.cert}"; '
+               f'key = "{cert.key}"; }} );\nca_file = "{ca.cert}";\n')
+        sites[domain] = FedSite(t, domain, ["alice" if domain == "a.test" else "bob"],
+                                s2s_port=port, routes={other: other_port}, tls_settings=tls,
+                                s2s_settings="require_valid_certificates = true;\n")
+    A2, B2 = sites["a.test"], sites["b.test"]
+
+    def logs2():
+        return A2.logs() + "\n" + B2.logs()
+
+    async def scenario2():
+        alice = FedCli(A2, "alice", "home")
+        bob = FedCli(B2, "bob", "work")
+        ok = await alice.login() and await bob.login()
+        t.ok(ok, "external: alice@a.test and bob@b.test are logged in", logs2())
+        if not ok:
+            return
+        alice.presence()
+        bob.presence()
+        await alice.sync()
+        await bob.sync()
+        await im_round("external", alice, bob, logs2)
+        await alice.close()
+        await bob.close()
+
+    err = run(scenario2, 60)
+    t.ok(err is None, "external: the scenario ran to its end", repr(err))
+    for here, there, site in (("a.test", "b.test", A2), ("b.test", "a.test", B2)):
+        log = site.s2s.log()
+        t.ok(f"{here} -> {there}: stream ready (SASL EXTERNAL, TLS)" in log and
+             f"verified as {there} (to {here}) by SASL EXTERNAL" in log and
+             f"the certificate authenticates {there}" in log and
+             "by dialback" not in log and "stream ready (dialback" not in log,
+             f"external: {here}'s log shows SASL EXTERNAL both ways (outgoing and incoming), "
+             "no dialback", logs2())
+    t.ok(A2.s2s.alive() and B2.s2s.alive(), "external: both s2s processes are still running",
+         logs2())
+    A2.suite.cleanup()
+    B2.suite.cleanup()
+    suite.cleanup()
+
+
+sandbox()
 err = run(scenario, 120)
 t.ok(err is None, "the scenario ran to its end", repr(err))
 t.ok(A.s2s.alive() and B.s2s.alive(), "both s2s processes are still running", logs())
+A.suite.cleanup()
+B.suite.cleanup()
+external_round()
 t.done()
