@@ -273,7 +273,7 @@ static const struct conf_key parley_keys[] = {
 	DURATION("s2s.negotiation_timeout", "1m", 1000, 3600000,
 	    "time an incoming connection has to authenticate a domain"),
 	DURATION("s2s.idle_timeout", "10m", 1000, 86400000, "a stream silent this long is closed"),
-	DURATION("s2s.keepalive", "1m", 0, 3600000, "a space is sent on a stream quiet this long ("0s": never)"),
+	DURATION("s2s.keepalive", "1m", 0, 3600000, "a space is sent on a stream quiet this long (\"0s\": never)"),
 	SIZE("s2s.rate_limit", "1M", 0, GIB, "bytes per second one remote connection may send (0: no limit)"),
 	INT("s2s.max_connections_per_address", "16", 0, 100000,
 	    "incoming connections from one IP address (0: no limit)"),
