@@ -477,19 +477,20 @@ def test_parleyd_runs_init_dir():
         except OSError:
             return None
         return all(re.search(rf"^{name} [1-9]\d* running ", text, re.M)
-                   for name in ("router", "auth", "sm", r"c2s\.1"))
+                   for name in ("router", "auth", "sm", r"c2s\.1", "s2s"))
     up = wait_until(lambda: all_running() or not p.alive(), 20)
     if placeholder(p):
         tap.skip("parleyd runs an init'ed directory", "parleyd is not built yet")
         return
     log = p.log() + (open(log_path).read() if os.path.exists(log_path) else "")
-    if not tap.ok(up and p.alive(), "parleyd -c DIR/parley.conf starts router, auth, sm and c2s",
+    if not tap.ok(up and p.alive(),
+                  "parleyd -c DIR/parley.conf starts router, auth, sm, c2s and s2s",
                   log):
         return
     rc, out, err = ctl("-c", conf, "status")
     tap.ok(rc == 0 and re.search(r"^parleyd: running, pid \d+", out, re.M) is not None
            and all(re.search(rf"^{n}\s+\d+\s+running", out, re.M) is not None
-                   for n in ("router", "auth", "sm", r"c2s\.1")),
+                   for n in ("router", "auth", "sm", r"c2s\.1", "s2s")),
            "parleyd: status shows parleyd and every process running", out + err)
     tap.eq(p.stop(timeout=15), 0, "parleyd: stops cleanly on SIGTERM")
 
