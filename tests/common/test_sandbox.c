@@ -147,9 +147,13 @@ START_TEST(test_violation_line_looks_like_a_log_line)
 	long pid;
 	int ms, used = 0;
 
-	time_t before = time(NULL);
+	/* The log stamps with CLOCK_REALTIME; time() reads a coarser clock
+	 * that may still be in the previous second. */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_REALTIME, &t0);
 	run_child(seccomp_then_inet_socket, "stdio", &f);
-	time_t after = time(NULL);
+	clock_gettime(CLOCK_REALTIME, &t1);
+	time_t before = t0.tv_sec, after = t1.tv_sec;
 	expect_violation(&f, "socket");
 
 	memset(&tm, 0, sizeof(tm));
