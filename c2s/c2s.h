@@ -210,7 +210,6 @@ const char *c2s_host_find(const struct c2s *c2s, const char *domain);
 int c2s_listen(struct c2s *c2s, char *err, size_t errlen);
 int c2s_listen_start(struct c2s *c2s, char *err, size_t errlen);
 void c2s_unlisten(struct c2s *c2s);
-void c2s_addr_release(struct c2s *c2s, const char *key);
 
 /* conn.c */
 struct client *client_new(struct c2s *c2s, int fd, bool direct_tls, const char *addr,

@@ -23,6 +23,8 @@
 
 #include "c2s.h"
 #include "log.h"
+#include "sock_flush.h"
+#include "netaddr.h"
 
 #define READ_CHUNK 4096
 #define READ_PER_TURN (64 * 1024)
@@ -218,7 +220,7 @@ void client_free(struct client **cp)
 	    hash_get(c2s->by_jid, jid_full_str(c->jid), jid_full_len(c->jid)) == c)
 		hash_del(c2s->by_jid, jid_full_str(c->jid), jid_full_len(c->jid));
 	hash_del(c2s->by_sid, c->sid, strlen(c->sid));
-	c2s_addr_release(c2s, c->addr_key);
+	netaddr_count_release(c2s->per_addr, c->addr_key);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -253,31 +255,15 @@ void client_flush(struct client *c)
 
 	if (c->broken || c->phase == PHASE_TLS_HANDSHAKE)
 		return;
-	while (buf_used(&c->out) > 0) {
-		ssize_t n;
-		if (c->tls != NULL) {
-			n = tls_write(c->tls, buf_head(&c->out), buf_used(&c->out), err, sizeof(err));
-			if (n == TLS_WANT_READ || n == TLS_WANT_WRITE)
-				return;
-			if (n < 0) {
-				log_debug("%s: write: %s", c->addr, err);
-				c->broken = true;
-				schedule_pump(c);
-				return;
-			}
-			buf_consume(&c->out, (size_t)n);
-		} else {
-			n = buf_write_fd(&c->out, c->fd);
-			if (n < 0) {
-				log_debug("%s: write: %s", c->addr, strerror(errno));
-				c->broken = true;
-				schedule_pump(c);
-				return;
-			}
-			if (buf_used(&c->out) > 0)
-				return;
-		}
+	int rc = sock_flush(&c->out, c->fd, c->tls, err, sizeof(err));
+	if (rc < 0) {
+		log_debug("%s: write: %s", c->addr, err);
+		c->broken = true;
+		schedule_pump(c);
+		return;
 	}
+	if (rc == 0)
+		return;
 	buf_shrink(&c->out, 0);
 	if (c->phase == PHASE_CLOSING || c->starttls_pending)
 		schedule_pump(c);

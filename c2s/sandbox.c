@@ -10,8 +10,6 @@
  *             that SIGHUP can reopen the file after rotation
  *   calls     seccomp "stdio unix inet" (+ "cpath" for a log file)
  */
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,30 +34,7 @@ static void warm_up(void)
 
 int c2s_sandbox(struct c2s *c2s, char *err, size_t errlen)
 {
-	const struct conf *c = c2s->conf;
-	char copy[PATH_MAX], log_dir[PATH_MAX];
-	struct landlock_path paths[1];
-	size_t npaths = 0;
-	char policy[64] = "stdio unix inet";
-	bool log_file = c2s->log_target != NULL && c2s->log_target[0] == '/';
-
-	if (log_file) {
-		snprintf(copy, sizeof(copy), "%s", c2s->log_target);
-		snprintf(log_dir, sizeof(log_dir), "%s", dirname(copy));
-		paths[npaths++] = (struct landlock_path){ log_dir, FS_READ_WRITE };
-		strcat(policy, " cpath");
-	}
 	warm_up();
-	sandbox_report_violations_to(c2s->report_fd >= 0 ? c2s->report_fd : 2, log_process());
-	const struct sandbox_spec spec = {
-		.user = conf_str(c, "user"), .group = conf_str(c, "group"),
-		.paths = paths, .npaths = npaths,
-		.syscalls = policy, .on_violation = SANDBOX_REPORT,
-	};
-	int rc = sandbox_apply(&spec, err, errlen);
-	if (rc < 0)
-		return -1;
-	log_info("sandbox: running as %s:%s; files: %s; system calls: %s", spec.user, spec.group,
-	    log_file ? log_dir : "none", policy);
-	return rc;
+	return sandbox_daemon(conf_str(c2s->conf, "user"), conf_str(c2s->conf, "group"),
+	    c2s->log_target, c2s->report_fd, "stdio unix inet", err, errlen);
 }

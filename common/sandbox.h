@@ -119,4 +119,11 @@ struct sandbox_spec {
  * a mistake does not leave the process half-sandboxed. */
 int sandbox_apply(const struct sandbox_spec *spec, char *err, size_t errlen);
 
+/* sandbox_daemon.c: sandbox_apply for a daemon whose only file is its log
+ * (log_target, when it is a path): the log's directory read-write,
+ * base_policy plus "cpath" for it, violations reported to report_fd (-1:
+ * stderr), and a log line saying what it runs with. */
+int sandbox_daemon(const char *user, const char *group, const char *log_target, int report_fd,
+    const char *base_policy, char *err, size_t errlen);
+
 #endif

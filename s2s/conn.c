@@ -22,6 +22,8 @@
 #include <openssl/ssl.h>
 
 #include "log.h"
+#include "sock_flush.h"
+#include "netaddr.h"
 #include "s2s.h"
 
 #define READ_CHUNK 4096
@@ -155,7 +157,7 @@ void conn_free(struct conn **cp)
 		out_conn_gone(o, c);
 	}
 	if (c->dir == CONN_IN && c->addr_key[0] != '\0')
-		s2s_addr_release(s2s, c->addr_key);
+		netaddr_count_release(s2s->per_addr, c->addr_key);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -192,31 +194,15 @@ static void flush(struct conn *c)
 
 	if (c->broken || c->phase == PHASE_TLS_HANDSHAKE || c->phase == PHASE_CONNECTING)
 		return;
-	while (buf_used(&c->out) > 0) {
-		ssize_t n;
-		if (c->tls != NULL) {
-			n = tls_write(c->tls, buf_head(&c->out), buf_used(&c->out), err, sizeof(err));
-			if (n == TLS_WANT_READ || n == TLS_WANT_WRITE)
-				return;
-			if (n < 0) {
-				log_debug("%s: write: %s", c->addr, err);
-				c->broken = true;
-				schedule_pump(c);
-				return;
-			}
-			buf_consume(&c->out, (size_t)n);
-		} else {
-			n = buf_write_fd(&c->out, c->fd);
-			if (n < 0) {
-				log_debug("%s: write: %s", c->addr, strerror(errno));
-				c->broken = true;
-				schedule_pump(c);
-				return;
-			}
-			if (buf_used(&c->out) > 0)
-				return;
-		}
+	int rc = sock_flush(&c->out, c->fd, c->tls, err, sizeof(err));
+	if (rc < 0) {
+		log_debug("%s: write: %s", c->addr, err);
+		c->broken = true;
+		schedule_pump(c);
+		return;
 	}
+	if (rc == 0)
+		return;
 	buf_shrink(&c->out, 0);
 	if (c->phase == PHASE_CLOSING || c->starttls_pending)
 		schedule_pump(c);

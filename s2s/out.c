@@ -27,7 +27,6 @@
  * timeout) and answers the pending verifications as failed; nothing
  * queued is dropped in silence. The failure is logged once, here.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -38,6 +37,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "netaddr.h"
 #include "s2s.h"
 
 enum out_state {
@@ -191,21 +191,6 @@ static void dns_done(struct s2s_targets *targets, const char *error, void *arg)
 	try_next(o);
 }
 
-static void format_sockaddr(const struct sockaddr_storage *ss, char *out, size_t len)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		snprintf(out, len, "%s:%d", host, ntohs(sin->sin_port));
-	} else {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-		snprintf(out, len, "[%s]:%d", host, ntohs(sin6->sin6_port));
-	}
-}
-
 /* Is there an address after the one last taken (ai is the next index)? */
 static bool more_addresses(const struct out *o)
 {
@@ -270,7 +255,7 @@ static void try_next(struct out *o)
 			socklen_t sl = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
 			    sizeof(struct sockaddr_in6);
 			char where[80];
-			format_sockaddr(ss, where, sizeof(where));
+			netaddr_format(ss, where, sizeof(where), NULL, 0);
 			int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 			if (fd < 0) {
 				snprintf(o->last_error, sizeof(o->last_error), "%s: socket: %s", where,

@@ -185,7 +185,6 @@ struct tls_context *s2s_tls_client(const struct s2s *s2s, const char *local);
 int s2s_listen(struct s2s *s2s, char *err, size_t errlen);
 int s2s_listen_start(struct s2s *s2s, char *err, size_t errlen);
 void s2s_unlisten(struct s2s *s2s);
-void s2s_addr_release(struct s2s *s2s, const char *key);
 
 /* conn.c */
 struct conn *conn_new(struct s2s *s2s, int fd, enum conn_dir dir, bool connecting,
