@@ -465,7 +465,8 @@ def test_parleyd_runs_init_dir():
     parleyd = os.path.join(BUILD, "parleyd")
     s = Suite("ctl-parleyd")
     d = init_dir(s, "site", "--domain", "example.test", "--component-port", 0,
-                 "--c2s-port", parley.free_port(), "--c2s-tls-port", parley.free_port())
+                 "--c2s-port", parley.free_port(), "--c2s-tls-port", parley.free_port(),
+                 "--s2s-port", parley.free_port())
     conf = os.path.join(d, "parley.conf")
     p = s.start("parleyd", [parleyd, "-f", "-c", conf])
     state = os.path.join(d, "run", "parleyd.state")
