@@ -125,7 +125,13 @@ static int check_nameserver(const char *value, char *err, size_t errlen)
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const c2s_tls_modes[] = { "starttls", "direct", NULL };
 static const char *const storage_drivers[] = { "sqlite", "mysql", "pgsql", NULL };
-static const char *const auth_backends[] = { "internal", "pipe", NULL };
+static const char *const auth_backends[] = { "internal", "pipe", "sql", "ldap", "pam", NULL };
+static const char *const sql_drivers[] = { "mysql", "pgsql", NULL };
+static const char *const sql_tls_modes[] = { "disable", "prefer", "require", "verify-ca",
+	"verify-full", NULL };
+static const char *const sql_hashes[] = { "bcrypt", "sha512-crypt", "yescrypt", "argon2id",
+	"scram-sha-1", "scram-sha-256", "plain", NULL };
+static const char *const ldap_scopes[] = { "base", "one", "sub", NULL };
 
 /* --- the table ------------------------------------------------------------ */
 
@@ -146,6 +152,19 @@ static const char *const auth_backends[] = { "internal", "pipe", NULL };
 	{ .path = (p), .type = CONF_MODE, .def = (dflt), .min = 0, .max = (hi), .doc = (d) }
 #define STRING(p, dflt, chk, d) \
 	{ .path = (p), .type = CONF_STRING, .def = (dflt), .check = (chk), .doc = (d) }
+/* How to reach a MySQL/MariaDB or PostgreSQL server: storage.sql and
+ * auth.sql share these. */
+#define SQL_SERVER(g) \
+	STRING(g ".host", "", NULL, "server host name or address; empty: the local Unix socket"), \
+	INT(g ".port", "0", 0, 65535, "server port; 0: the driver's default (3306, 5432)"), \
+	STRING(g ".socket", "", NULL, "the server's Unix socket (PostgreSQL: its directory)"), \
+	STRING(g ".database", "parley", NULL, "database name"), \
+	STRING(g ".user", "parley", NULL, "database user"), \
+	STRING(g ".password", "", NULL, "database password"), \
+	STRING(g ".password_file", "", NULL, "file whose first line is the password"), \
+	ENUM(g ".tls", "prefer", sql_tls_modes, "TLS to the server"), \
+	STRING(g ".tls_ca", "", NULL, "PEM file of CAs trusted for the server's certificate"), \
+	DURATION(g ".connect_timeout", "5s", 100, 600000, "time a connection attempt may take")
 #define PATH(p, dflt, d) { .path = (p), .type = CONF_PATH, .def = (dflt), .doc = (d) }
 #define ENUM(p, dflt, ch, d) { .path = (p), .type = CONF_ENUM, .def = (dflt), .choices = (ch), .doc = (d) }
 
@@ -319,6 +338,35 @@ static const struct conf_key parley_keys[] = {
 	{ .path = "auth.pipe.program", .type = CONF_STRLIST, .min = 1, .max = 64,
 	  .check = check_nonempty, .doc = "the program (absolute path) and its arguments" },
 	DURATION("auth.pipe.timeout", "5s", 100, 600000, "time the program has to answer a request"),
+	GROUP("auth.sql", "the sql backend: the operator's own user table"),
+	ENUM("auth.sql.driver", "mysql", sql_drivers, "the database's kind"),
+	SQL_SERVER("auth.sql"),
+	STRING("auth.sql.query_password", "", NULL,
+	    "query giving a user's stored password (%u localpart, %d domain)"),
+	STRING("auth.sql.query_set_password", "", NULL,
+	    "query storing a new password (%u, %d, %p the stored form); empty: not allowed"),
+	STRING("auth.sql.query_list", "", NULL, "query listing a domain's users (%d); empty: not allowed"),
+	ENUM("auth.sql.hash", "bcrypt", sql_hashes, "the form new passwords are stored in"),
+	DURATION("auth.sql.timeout", "5s", 100, 600000, "time a query may take"),
+	GROUP("auth.ldap", "the ldap backend: bind as the user"),
+	STRING("auth.ldap.uri", "ldap://127.0.0.1/", NULL, "the directory's URI (ldap:// or ldaps://)"),
+	STRING("auth.ldap.base", "", NULL, "the search base for users"),
+	ENUM("auth.ldap.scope", "sub", ldap_scopes, "the search scope"),
+	STRING("auth.ldap.filter", "(uid=%u)", NULL,
+	    "search filter finding a user's entry (%u localpart, %d domain; escaped)"),
+	STRING("auth.ldap.bind_dn", "", NULL, "DN to search as; empty: anonymous"),
+	STRING("auth.ldap.bind_password", "", NULL, "password of bind_dn"),
+	STRING("auth.ldap.bind_password_file", "", NULL, "file whose first line is bind_dn's password"),
+	BOOL("auth.ldap.starttls", "false", "whether to run StartTLS on an ldap:// URI"),
+	STRING("auth.ldap.tls_ca", "", NULL, "PEM file of CAs trusted for the directory's certificate"),
+	DURATION("auth.ldap.timeout", "5s", 100, 600000, "time an operation may take"),
+	GROUP("auth.pam", "the pam backend"),
+	STRING("auth.pam.service", "parley", check_nonempty, "the PAM service name (/etc/pam.d/NAME)"),
+	STRING("auth.pam.username", "%u", check_nonempty,
+	    "the user name given to PAM (%u localpart, %d domain)"),
+	DURATION("auth.pam.timeout", "10s", 100, 600000, "time one PAM conversation may take"),
+	INT("auth.threads", "4", 1, 64,
+	    "threads that run the sql, ldap and pam backends' calls off the loop"),
 	INT("auth.scram_iterations", "4096", 4096, 1000000, "SCRAM rounds for new passwords"),
 	PATH("auth.salt_secret_file", "${data_dir}/auth-salt.secret",
 	    "the key of the fake salts of unknown users, created if missing"),
@@ -349,6 +397,10 @@ static const struct conf_key parley_keys[] = {
 	ENUM("storage.driver", "sqlite", storage_drivers, "storage driver"),
 	GROUP("storage.sqlite", "settings of the SQLite driver"),
 	PATH("storage.sqlite.path", "${data_dir}/parley.db", "the SQLite database file"),
+	GROUP("storage.sql", "settings of the mysql and pgsql drivers"),
+	SQL_SERVER("storage.sql"),
+	DURATION("storage.sql.hold", "10s", 0, 3600000,
+	    "how long a call waits for a lost server before it fails"),
 };
 
 const struct conf_schema conf_parley_schema = { parley_keys, ARRAY_LEN(parley_keys) };

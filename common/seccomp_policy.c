@@ -219,6 +219,13 @@ static const struct syscall_rule proc_rules[] = {
 	ANY("prlimit64"),
 };
 
+static const struct syscall_rule thread_rules[] = {
+	/* Threads, not processes: pthread_create's clone carries CLONE_THREAD. */
+	IF("clone", ARG_BITS(0, CLONE_THREAD, CLONE_THREAD)),
+	FAIL("clone3", ENOSYS),
+	ANY("set_robust_list"), ANY("rseq"),
+};
+
 static const struct syscall_rule exec_rules[] = {
 	ANY("execve"), ANY("execveat"),
 };
@@ -264,6 +271,7 @@ static const struct policy_group groups[] = {
 	GROUP("cpath", cpath_rules),
 	GROUP("flock", flock_rules),
 	GROUP("proc", proc_rules),
+	GROUP("thread", thread_rules),
 	GROUP("exec", exec_rules),
 	GROUP("id", id_rules),
 	GROUP("signal", signal_rules),

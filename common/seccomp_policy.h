@@ -45,6 +45,10 @@
  *           rmdir, unlink(at), rename(at/at2).
  *   flock   file locks (SQLite): flock, fcntl F_GETLK/F_SETLK/F_SETLKW and
  *           the F_OFD_* variants.
+ *   thread  threads (pthread_create): clone with CLONE_THREAD, clone3
+ *           refused with ENOSYS (glibc falls back to clone), set_robust_list
+ *           and rseq; for the worker threads of sm's and auth's database
+ *           and directory calls (workq.h).
  *   proc    processes, for parleyd: fork/vfork, clone without CLONE_THREAD
  *           (clone3 answers ENOSYS, because a filter cannot read its
  *           flags, and glibc then falls back to clone), set_robust_list
