@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "sql_server.h"
 #include "storage.h"
 #include "storage_driver.h"
 
@@ -53,10 +55,47 @@ int storage_open(struct storage **out, const struct conf *c, char *err, size_t e
 			    conf_where(c, "storage.sqlite.path"), why);
 		return STORAGE_OK;
 	}
-	/* The schema knows the names so that configurations written for
-	 * later versions load; the drivers come with issue 7. */
-	return errf(err, errlen, "%s: storage.driver: the \"%s\" driver is not built yet "
-	    "(only \"sqlite\" is available)", conf_where(c, "storage.driver"), driver);
+	return storage_open_sql(out, driver, c, err, errlen);
+}
+
+int storage_open_sql(struct storage **out, const char *driver, const struct conf *c, char *err,
+    size_t errlen)
+{
+	struct sql_server srv;
+	const struct storage_driver *table = NULL;
+	int (*open_fn)(void **, const struct sql_server *, char *, size_t) = NULL;
+	void *db = NULL;
+	char why[ERRLEN], where[160];
+	int rc;
+
+	*out = NULL;
+#ifdef HAVE_PGSQL
+	if (strcmp(driver, "pgsql") == 0) {
+		table = &storage_pgsql_driver;
+		open_fn = storage_pgsql_open;
+	}
+#endif
+#ifdef HAVE_MYSQL
+	if (strcmp(driver, "mysql") == 0) {
+		table = &storage_mysql_driver;
+		open_fn = storage_mysql_open;
+	}
+#endif
+	if (table == NULL)
+		return errf(err, errlen, "%s: storage.driver: the \"%s\" driver was not built "
+		    "(configure found no client library for it)", conf_where(c, "storage.driver"),
+		    driver);
+	if (sql_server_from_conf(&srv, c, "storage.sql", err, errlen) < 0)
+		return STORAGE_ERROR;
+	rc = open_fn(&db, &srv, why, sizeof(why));
+	if (rc < 0)
+		errf(err, errlen, "%s: storage.sql: %s driver, %s: %s", conf_where(c, "storage.sql"),
+		    driver, sql_server_describe(&srv, where, sizeof(where)), why);
+	sql_server_clear(&srv);
+	if (rc < 0)
+		return STORAGE_ERROR;
+	*out = wrap(table, db);
+	return STORAGE_OK;
 }
 
 void storage_close(struct storage **s)

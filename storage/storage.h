@@ -51,10 +51,14 @@ struct storage;
 /*
  * Open the driver the configuration names (storage.driver) and bring its
  * schema up to date (forward migrations run here, in a transaction).
- * "mysql" and "pgsql" are refused for now with a reason naming the
- * setting's FILE:LINE.
+ * Errors name the setting's FILE:LINE.
  */
 int storage_open(struct storage **out, const struct conf *c, char *err, size_t errlen);
+/* The "mysql" or "pgsql" driver with the settings of storage.sql in c
+ * (storage_open calls it; the driver test suite too, with a driver name
+ * of its own choosing). */
+int storage_open_sql(struct storage **out, const char *driver, const struct conf *c, char *err,
+    size_t errlen);
 /* The SQLite driver on one file, created if missing (tests, tools). */
 int storage_open_sqlite(struct storage **out, const char *path, char *err, size_t errlen);
 void storage_close(struct storage **s);

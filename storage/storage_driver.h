@@ -93,4 +93,14 @@ struct storage_driver {
 int storage_sqlite_open(void **db, const char *path, char *err, size_t errlen);
 extern const struct storage_driver storage_sqlite_driver;
 
+/* pgsql.c and mysql.c: connect (sql_server.h; the driver keeps what it
+ * needs, the caller keeps `srv`), create or migrate the schema, and the
+ * driver's table. Built when configure found the client library
+ * (HAVE_PGSQL, HAVE_MYSQL). */
+struct sql_server;
+int storage_pgsql_open(void **db, const struct sql_server *srv, char *err, size_t errlen);
+extern const struct storage_driver storage_pgsql_driver;
+int storage_mysql_open(void **db, const struct sql_server *srv, char *err, size_t errlen);
+extern const struct storage_driver storage_mysql_driver;
+
 #endif
