@@ -131,6 +131,7 @@ static const char *const sql_tls_modes[] = { "disable", "prefer", "require", "ve
 	"verify-full", NULL };
 static const char *const sql_hashes[] = { "bcrypt", "sha512-crypt", "yescrypt", "argon2id",
 	"scram-sha-1", "scram-sha-256", "plain", NULL };
+static const char *const sm_core_modes[] = { "auto", "on", "off", NULL };
 static const char *const ldap_scopes[] = { "base", "one", "sub", NULL };
 
 /* --- the table ------------------------------------------------------------ */
@@ -322,6 +323,8 @@ static const struct conf_key parley_keys[] = {
 
 	GROUP("sm", "the session manager"),
 	PROCESS_LOG("sm"),
+	ENUM("sm.core_thread", "auto", sm_core_modes,
+	    "whether frames are handled off the loop: auto (with mysql, pgsql), on, off"),
 	GROUP("sm.offline", "offline messages (XEP-0160)"),
 	INT("sm.offline.quota", "1000", 0, 1000000,
 	    "messages kept for one offline user; beyond, the sender gets an error (0: no limit)"),

@@ -70,6 +70,9 @@ struct loop {
 	int sigfd;
 	sigset_t sigmask;
 	struct signal_handler signals[_NSIG];
+
+	void (*before_wait)(void *arg), (*after_wait)(void *arg);
+	void *wait_arg;
 };
 
 static uint64_t monotonic_ms(void)
@@ -330,9 +333,15 @@ int loop_run_once(struct loop *loop, int max_wait_ms)
 	struct epoll_event events[MAX_EVENTS];
 	int n;
 
+	int timeout = next_timeout(loop, max_wait_ms);
+
+	if (loop->before_wait != NULL)
+		loop->before_wait(loop->wait_arg);
 	do {
-		n = epoll_wait(loop->epfd, events, MAX_EVENTS, next_timeout(loop, max_wait_ms));
+		n = epoll_wait(loop->epfd, events, MAX_EVENTS, timeout);
 	} while (n < 0 && errno == EINTR);
+	if (loop->after_wait != NULL)
+		loop->after_wait(loop->wait_arg);
 	if (n < 0) {
 		log_error("epoll_wait: %s", strerror(errno));
 		return -1;
@@ -368,6 +377,14 @@ int loop_run(struct loop *loop)
 		if (loop_run_once(loop, -1) < 0)
 			return -1;
 	return 0;
+}
+
+void loop_set_wait_hooks(struct loop *loop, void (*before)(void *arg),
+    void (*after)(void *arg), void *arg)
+{
+	loop->before_wait = before;
+	loop->after_wait = after;
+	loop->wait_arg = arg;
 }
 
 void loop_stop(struct loop *loop)

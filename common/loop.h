@@ -63,6 +63,11 @@ int loop_run(struct loop *loop);
 /* Run one iteration, waiting at most `max_wait_ms` (-1: until something happens). */
 int loop_run_once(struct loop *loop, int max_wait_ms);
 void loop_stop(struct loop *loop);
+/* Hooks run on the loop's thread just before it sleeps in epoll_wait and
+ * just after it wakes: sm releases its big lock while its loop sleeps, so
+ * its core thread can work (sm/core.c). NULLs: none. */
+void loop_set_wait_hooks(struct loop *loop, void (*before)(void *arg),
+    void (*after)(void *arg), void *arg);
 
 /* Monotonic milliseconds, cached at the start of each iteration. */
 uint64_t loop_now_ms(const struct loop *loop);

@@ -224,6 +224,17 @@ static const struct syscall_rule thread_rules[] = {
 	IF("clone", ARG_BITS(0, CLONE_THREAD, CLONE_THREAD)),
 	FAIL("clone3", ENOSYS),
 	ANY("set_robust_list"), ANY("rseq"),
+	/* glibc's first pthread_create installs handlers for its two
+	 * internal real-time signals (cancellation, setxid), kernel numbers
+	 * 32 and 33, below the SIGRTMIN it shows programs. */
+	IF("rt_sigaction", ARG_EQ(0, 32)), IF("rt_sigaction", ARG_EQ(0, 33)),
+	/* pthread_getattr_np (a thread measuring its own stack, as the
+	 * sanitizers' runtime does in every new thread) reads the affinity. */
+	ANY("sched_getaffinity"),
+#if PARLEY_ASAN
+	/* AddressSanitizer gives each new thread an alternate signal stack. */
+	ANY("sigaltstack"),
+#endif
 };
 
 static const struct syscall_rule exec_rules[] = {

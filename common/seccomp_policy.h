@@ -46,8 +46,9 @@
  *   flock   file locks (SQLite): flock, fcntl F_GETLK/F_SETLK/F_SETLKW and
  *           the F_OFD_* variants.
  *   thread  threads (pthread_create): clone with CLONE_THREAD, clone3
- *           refused with ENOSYS (glibc falls back to clone), set_robust_list
- *           and rseq; for the worker threads of sm's and auth's database
+ *           refused with ENOSYS (glibc falls back to clone), set_robust_list,
+ *           rseq, rt_sigaction of glibc's internal signals 32 and 33,
+ *           sched_getaffinity (pthread_getattr_np; and sigaltstack in ASan builds); for the worker threads of sm's and auth's database
  *           and directory calls (workq.h).
  *   proc    processes, for parleyd: fork/vfork, clone without CLONE_THREAD
  *           (clone3 answers ENOSYS, because a filter cannot read its

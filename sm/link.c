@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core.h"
 #include "log.h"
 #include "router_secret.h"
 #include "sm.h"
@@ -351,6 +352,14 @@ static void link_frame(struct router_link *link, const struct frame *f, void *ar
 	struct sm *sm = arg;
 
 	(void)link;
+	if (sm_core_running(sm))
+		sm_core_submit(sm, f);
+	else
+		sm_link_dispatch(sm, f);
+}
+
+void sm_link_dispatch(struct sm *sm, const struct frame *f)
+{
 	switch (f->type) {
 	case FRAME_USER_DELETED:
 		user_deleted(sm, f);

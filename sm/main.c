@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core.h"
 #include "daemon.h"
 #include "log.h"
 #include "sm.h"
@@ -25,10 +26,30 @@
 #define PROCESS "parley-sm"
 /* At SIGTERM, how long the frames already queued may take to leave. */
 #define STOP_FLUSH_MS 1000
+/* At SIGTERM with a core thread, how long the frames it has not handled
+ * yet may take (a database that is away holds them up to storage.sql.hold;
+ * parleyd's stop_timeout bounds us anyway). */
+#define STOP_CORE_MS 15000
+#define STOP_POLL_MS 20
 
 static void open_log(struct sm *sm, const struct conf *c, bool foreground)
 {
 	daemon_open_log(c, PROCESS, "sm", foreground, &sm->log_target, &sm->report_fd);
+}
+
+/* Once the core thread has handled what it was given (or took too long),
+ * let the link's queued frames leave and stop. */
+static void stop_when_idle(struct loop *loop, void *arg)
+{
+	struct sm *sm = arg;
+
+	if (!sm_core_idle(sm) && loop_now_ms(loop) < sm->stop_deadline) {
+		loop_timer_add(loop, STOP_POLL_MS, stop_when_idle, sm);
+		return;
+	}
+	if (!sm_core_idle(sm))
+		log_warn("stopping with frames the core thread has not handled");
+	router_link_drain_then_stop(sm->link, STOP_FLUSH_MS);
 }
 
 static void stop(struct loop *loop, int signo, void *arg)
@@ -39,7 +60,8 @@ static void stop(struct loop *loop, int signo, void *arg)
 		return;
 	log_info("%s: stopping with %zu sessions", strsignal(signo), session_count(sm->sessions));
 	sm->stopping = true;
-	router_link_drain_then_stop(sm->link, STOP_FLUSH_MS);
+	sm->stop_deadline = loop_now_ms(loop) + STOP_CORE_MS;
+	stop_when_idle(loop, sm);
 }
 
 static void reopen_log(struct loop *loop, int signo, void *arg)
@@ -95,7 +117,8 @@ int main(int argc, char **argv)
 	    loop_signal(sm.loop, SIGHUP, reopen_log, &sm, err, sizeof(err)) < 0 ||
 	    (sm.parser = xml_stream_new(NULL, NULL, (size_t)conf_size(conf, "router.max_frame"),
 	    (unsigned)conf_int(conf, "c2s.max_depth"), err, sizeof(err))) == NULL ||
-	    sm_link_open(&sm, opts.instance, err, sizeof(err)) < 0)
+	    sm_link_open(&sm, opts.instance, err, sizeof(err)) < 0 ||
+	    sm_core_init(&sm, err, sizeof(err)) < 0)
 		fail("cannot start", err);
 
 	/* 3. Give up everything else. */
@@ -107,12 +130,16 @@ int main(int argc, char **argv)
 	if (opts.sandbox_test)
 		cli_sandbox_test();
 
-	/* 4. Serve. */
+	/* 4. Serve (with a network storage driver, frames are handled on a
+	 * core thread born now, inside the sandbox). */
+	if (sm_core_start(&sm, err, sizeof(err)) < 0)
+		fail("cannot start", err);
 	router_link_start(sm.link);
 	log_info("sm ready: %zu hosted domains, storage %s", conf_strlist_count(conf, "hosts"),
 	    storage_driver_name(sm.storage));
 	rc = loop_run(sm.loop);
 
+	sm_core_stop(&sm);
 	sm_link_close(&sm);
 	xml_stream_free(&sm.parser);
 	session_table_free(&sm.sessions);

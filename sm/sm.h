@@ -10,6 +10,7 @@
  *   route.c        the delivery rules (RFC 6121 §8), errors, sending
  *   mod_*.c        one feature each, hooked into the chains
  *   subscription.c the subscription state machine (subscription.h)
+ *   core.c         the core thread, with a network storage driver
  *   sandbox.c      user, no_new_privs, Landlock, seccomp
  *
  * The chains (DESIGN.md: "modules hooked into a small set of well-named
@@ -126,6 +127,8 @@ struct sm {
 	const char **features;      /* disco#info features of the server */
 	size_t nfeatures;
 	bool stopping;
+	struct sm_core *core;       /* the core thread (core.c), or NULL */
+	uint64_t stop_deadline;     /* loop time a stop stops waiting for it */
 };
 
 /* chain.c */
@@ -176,6 +179,9 @@ bool sm_pkt_to_server(const struct sm_pkt *p);
 /* link.c */
 int sm_link_open(struct sm *sm, int instance, char *err, size_t errlen);
 void sm_link_close(struct sm *sm);
+/* Handle one frame from the router (on the loop, or on the core thread:
+ * core.c). */
+void sm_link_dispatch(struct sm *sm, const struct frame *f);
 /* End one session: the session-end chain runs, then it leaves the table. */
 void sm_session_end(struct sm *sm, struct sm_session **s);
 

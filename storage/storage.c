@@ -21,7 +21,97 @@
 struct storage {
 	const struct storage_driver *driver;
 	void *db;
+	/* Around each driver call of a network driver (storage_set_call_hooks). */
+	void (*leave)(void *arg);
+	void (*back)(void *arg);
+	void *hook_arg;
 };
+
+/* `return back(s, (leave(s), s->driver->op(...)));` runs the driver's call
+ * between the caller's hooks: sm lets its loop run meanwhile. */
+static void leave(struct storage *s)
+{
+	if (s->leave != NULL)
+		s->leave(s->hook_arg);
+}
+
+static int back(struct storage *s, int rc)
+{
+	if (s->back != NULL)
+		s->back(s->hook_arg);
+	return rc;
+}
+
+/* A walk's callbacks run caller code, between the hooks: the driver calls
+ * them from inside its call, so each one is bracketed the other way round
+ * (back before, leave after). */
+struct walk {
+	struct storage *s;
+	union {
+		storage_user_cb user;
+		storage_subreq_cb subreq;
+		storage_offline_cb offline;
+		storage_block_cb block;
+	} cb;
+	void *arg;
+};
+
+static int user_walk(void *arg, const char *localpart)
+{
+	struct walk *w = arg;
+	int rc;
+
+	(void)back(w->s, 0);
+	rc = w->cb.user(w->arg, localpart);
+	leave(w->s);
+	return rc;
+}
+
+static int subreq_walk(void *arg, const char *contact, const char *stanza)
+{
+	struct walk *w = arg;
+	int rc;
+
+	(void)back(w->s, 0);
+	rc = w->cb.subreq(w->arg, contact, stanza);
+	leave(w->s);
+	return rc;
+}
+
+static int offline_walk(void *arg, int64_t id, const char *stanza)
+{
+	struct walk *w = arg;
+	int rc;
+
+	(void)back(w->s, 0);
+	rc = w->cb.offline(w->arg, id, stanza);
+	leave(w->s);
+	return rc;
+}
+
+static int block_walk(void *arg, const char *jid)
+{
+	struct walk *w = arg;
+	int rc;
+
+	(void)back(w->s, 0);
+	rc = w->cb.block(w->arg, jid);
+	leave(w->s);
+	return rc;
+}
+
+void storage_set_call_hooks(struct storage *s, void (*leave_fn)(void *), void (*back_fn)(void *),
+    void *arg)
+{
+	s->leave = leave_fn;
+	s->back = back_fn;
+	s->hook_arg = arg;
+}
+
+bool storage_is_remote(const struct storage *s)
+{
+	return s->driver != &storage_sqlite_driver;
+}
 
 static struct storage *wrap(const struct storage_driver *driver, void *db)
 {
@@ -89,7 +179,8 @@ int storage_open_sql(struct storage **out, const char *driver, const struct conf
 		return STORAGE_ERROR;
 	rc = open_fn(&db, &srv, why, sizeof(why));
 	if (rc < 0)
-		errf(err, errlen, "%s: storage.sql: %s driver, %s: %s", conf_where(c, "storage.sql"),
+		errf(err, errlen, "%s: storage.sql: %s driver, %s: %s", conf_where(c,
+	    "storage.sql"),
 		    driver, sql_server_describe(&srv, where, sizeof(where)), why);
 	sql_server_clear(&srv);
 	if (rc < 0)
@@ -137,7 +228,8 @@ int storage_user_create(struct storage *s, const char *domain, const char *local
 
 	if (format_pair(secrets, sha1, sha256, err, errlen) < 0)
 		return STORAGE_ERROR;
-	return s->driver->user_create(s->db, domain, localpart, sha1, sha256, err, errlen);
+	return back(s, (leave(s), s->driver->user_create(s->db, domain, localpart, sha1, sha256,
+	    err, errlen)));
 }
 
 int storage_user_get_secrets(struct storage *s, const char *domain, const char *localpart,
@@ -146,8 +238,8 @@ int storage_user_get_secrets(struct storage *s, const char *domain, const char *
 	char text[SCRAM_SECRETS_TEXT_MAX];
 	char why[ERRLEN];
 
-	int rc = s->driver->user_get_secret(s->db, domain, localpart, hash, text, sizeof(text),
-	    err, errlen);
+	int rc = back(s, (leave(s), s->driver->user_get_secret(s->db, domain, localpart, hash, text,
+	    sizeof(text), err, errlen)));
 	if (rc != STORAGE_OK)
 		return rc;
 	if (scram_secrets_parse(text, out, why, sizeof(why)) < 0 || out->hash != hash) {
@@ -166,25 +258,30 @@ int storage_user_set_secrets(struct storage *s, const char *domain, const char *
 
 	if (format_pair(secrets, sha1, sha256, err, errlen) < 0)
 		return STORAGE_ERROR;
-	return s->driver->user_set_secrets(s->db, domain, localpart, sha1, sha256, err, errlen);
+	return back(s, (leave(s), s->driver->user_set_secrets(s->db, domain, localpart, sha1,
+	    sha256, err, errlen)));
 }
 
 int storage_user_delete(struct storage *s, const char *domain, const char *localpart,
     char *err, size_t errlen)
 {
-	return s->driver->user_delete(s->db, domain, localpart, err, errlen);
+	return back(s, (leave(s), s->driver->user_delete(s->db, domain, localpart, err, errlen)));
 }
 
 int storage_user_exists(struct storage *s, const char *domain, const char *localpart,
     char *err, size_t errlen)
 {
-	return s->driver->user_exists(s->db, domain, localpart, err, errlen);
+	return back(s, (leave(s), s->driver->user_exists(s->db, domain, localpart, err, errlen)));
 }
 
 int storage_user_list(struct storage *s, const char *domain, storage_user_cb cb, void *arg,
     char *err, size_t errlen)
 {
-	return s->driver->user_list(s->db, domain, cb, arg, err, errlen);
+	struct walk w = { .s = s, .cb.user = cb, .arg = arg };
+
+	if (s->leave == NULL)
+		return s->driver->user_list(s->db, domain, cb, arg, err, errlen);
+	return back(s, (leave(s), s->driver->user_list(s->db, domain, user_walk, &w, err, errlen)));
 }
 
 /* --- roster ------------------------------------------------------------------ */
@@ -214,19 +311,22 @@ void storage_roster_list_free(struct storage_roster_list *l)
 int storage_roster_get(struct storage *s, const char *domain, const char *localpart,
     struct storage_roster_list *out, char *err, size_t errlen)
 {
-	return s->driver->roster_get(s->db, domain, localpart, out, err, errlen);
+	return back(s, (leave(s), s->driver->roster_get(s->db, domain, localpart, out, err,
+	    errlen)));
 }
 
 int storage_roster_get_since(struct storage *s, const char *domain, const char *localpart,
     int64_t since, struct storage_roster_list *out, char *err, size_t errlen)
 {
-	return s->driver->roster_get_since(s->db, domain, localpart, since, out, err, errlen);
+	return back(s, (leave(s), s->driver->roster_get_since(s->db, domain, localpart, since, out,
+	    err, errlen)));
 }
 
 int storage_roster_get_item(struct storage *s, const char *domain, const char *localpart,
     const char *contact, struct storage_roster_item *out, char *err, size_t errlen)
 {
-	return s->driver->roster_get_item(s->db, domain, localpart, contact, out, err, errlen);
+	return back(s, (leave(s), s->driver->roster_get_item(s->db, domain, localpart, contact, out,
+	    err, errlen)));
 }
 
 /* What no driver should have to check: an item a caller built wrongly is
@@ -253,13 +353,15 @@ int storage_roster_put(struct storage *s, const char *domain, const char *localp
 {
 	if (item_valid(item, err, errlen) < 0)
 		return STORAGE_ERROR;
-	return s->driver->roster_put(s->db, domain, localpart, item, ver, err, errlen);
+	return back(s, (leave(s), s->driver->roster_put(s->db, domain, localpart, item, ver, err,
+	    errlen)));
 }
 
 int storage_roster_remove(struct storage *s, const char *domain, const char *localpart,
     const char *contact, int64_t *ver, char *err, size_t errlen)
 {
-	return s->driver->roster_remove(s->db, domain, localpart, contact, ver, err, errlen);
+	return back(s, (leave(s), s->driver->roster_remove(s->db, domain, localpart, contact, ver,
+	    err, errlen)));
 }
 
 /* --- subscription requests ------------------------------------------------------ */
@@ -267,26 +369,34 @@ int storage_roster_remove(struct storage *s, const char *domain, const char *loc
 int storage_subreq_put(struct storage *s, const char *domain, const char *localpart,
     const char *contact, const char *stanza, char *err, size_t errlen)
 {
-	return s->driver->subreq_put(s->db, domain, localpart, contact, stanza != NULL ? stanza :
-	    "", err, errlen);
+	return back(s, (leave(s), s->driver->subreq_put(s->db, domain, localpart, contact,
+	    stanza != NULL ? stanza :
+	    "", err, errlen)));
 }
 
 int storage_subreq_exists(struct storage *s, const char *domain, const char *localpart,
     const char *contact, char *err, size_t errlen)
 {
-	return s->driver->subreq_exists(s->db, domain, localpart, contact, err, errlen);
+	return back(s, (leave(s), s->driver->subreq_exists(s->db, domain, localpart, contact, err,
+	    errlen)));
 }
 
 int storage_subreq_delete(struct storage *s, const char *domain, const char *localpart,
     const char *contact, char *err, size_t errlen)
 {
-	return s->driver->subreq_delete(s->db, domain, localpart, contact, err, errlen);
+	return back(s, (leave(s), s->driver->subreq_delete(s->db, domain, localpart, contact, err,
+	    errlen)));
 }
 
 int storage_subreq_list(struct storage *s, const char *domain, const char *localpart,
     storage_subreq_cb cb, void *arg, char *err, size_t errlen)
 {
-	return s->driver->subreq_list(s->db, domain, localpart, cb, arg, err, errlen);
+	struct walk w = { .s = s, .cb.subreq = cb, .arg = arg };
+
+	if (s->leave == NULL)
+		return s->driver->subreq_list(s->db, domain, localpart, cb, arg, err, errlen);
+	return back(s, (leave(s), s->driver->subreq_list(s->db, domain, localpart, subreq_walk, &w, err,
+	    errlen)));
 }
 
 /* --- offline messages ---------------------------------------------------------- */
@@ -297,25 +407,33 @@ int storage_offline_store(struct storage *s, const char *domain, const char *loc
 	if (stanza == NULL)
 		return errf(err, errlen, "an offline message for %s@%s without a stanza",
 		    localpart, domain);
-	return s->driver->offline_store(s->db, domain, localpart, stanza, quota, err, errlen);
+	return back(s, (leave(s), s->driver->offline_store(s->db, domain, localpart, stanza, quota,
+	    err, errlen)));
 }
 
 int storage_offline_count(struct storage *s, const char *domain, const char *localpart,
     size_t *count, char *err, size_t errlen)
 {
-	return s->driver->offline_count(s->db, domain, localpart, count, err, errlen);
+	return back(s, (leave(s), s->driver->offline_count(s->db, domain, localpart, count, err,
+	    errlen)));
 }
 
 int storage_offline_list(struct storage *s, const char *domain, const char *localpart,
     storage_offline_cb cb, void *arg, char *err, size_t errlen)
 {
-	return s->driver->offline_list(s->db, domain, localpart, cb, arg, err, errlen);
+	struct walk w = { .s = s, .cb.offline = cb, .arg = arg };
+
+	if (s->leave == NULL)
+		return s->driver->offline_list(s->db, domain, localpart, cb, arg, err, errlen);
+	return back(s, (leave(s), s->driver->offline_list(s->db, domain, localpart, offline_walk, &w, err,
+	    errlen)));
 }
 
 int storage_offline_delete_upto(struct storage *s, const char *domain, const char *localpart,
     int64_t upto, char *err, size_t errlen)
 {
-	return s->driver->offline_delete_upto(s->db, domain, localpart, upto, err, errlen);
+	return back(s, (leave(s), s->driver->offline_delete_upto(s->db, domain, localpart, upto,
+	    err, errlen)));
 }
 
 /* --- private XML, vCards -------------------------------------------------------- */
@@ -323,25 +441,29 @@ int storage_offline_delete_upto(struct storage *s, const char *domain, const cha
 int storage_private_get(struct storage *s, const char *domain, const char *localpart,
     const char *key, char **out, char *err, size_t errlen)
 {
-	return s->driver->private_get(s->db, domain, localpart, key, out, err, errlen);
+	return back(s, (leave(s), s->driver->private_get(s->db, domain, localpart, key, out, err,
+	    errlen)));
 }
 
 int storage_private_set(struct storage *s, const char *domain, const char *localpart,
     const char *key, const char *xml, char *err, size_t errlen)
 {
-	return s->driver->private_set(s->db, domain, localpart, key, xml, err, errlen);
+	return back(s, (leave(s), s->driver->private_set(s->db, domain, localpart, key, xml, err,
+	    errlen)));
 }
 
 int storage_vcard_get(struct storage *s, const char *domain, const char *localpart,
     char **out, char *err, size_t errlen)
 {
-	return s->driver->vcard_get(s->db, domain, localpart, out, err, errlen);
+	return back(s, (leave(s), s->driver->vcard_get(s->db, domain, localpart, out, err,
+	    errlen)));
 }
 
 int storage_vcard_set(struct storage *s, const char *domain, const char *localpart,
     const char *xml, char *err, size_t errlen)
 {
-	return s->driver->vcard_set(s->db, domain, localpart, xml, err, errlen);
+	return back(s, (leave(s), s->driver->vcard_set(s->db, domain, localpart, xml, err,
+	    errlen)));
 }
 
 /* --- block list ------------------------------------------------------------------ */
@@ -359,7 +481,12 @@ static int jids_valid(const char *const *jids, size_t n, char *err, size_t errle
 int storage_block_list(struct storage *s, const char *domain, const char *localpart,
     storage_block_cb cb, void *arg, char *err, size_t errlen)
 {
-	return s->driver->block_list(s->db, domain, localpart, cb, arg, err, errlen);
+	struct walk w = { .s = s, .cb.block = cb, .arg = arg };
+
+	if (s->leave == NULL)
+		return s->driver->block_list(s->db, domain, localpart, cb, arg, err, errlen);
+	return back(s, (leave(s), s->driver->block_list(s->db, domain, localpart, block_walk, &w, err,
+	    errlen)));
 }
 
 int storage_block_add(struct storage *s, const char *domain, const char *localpart,
@@ -367,7 +494,8 @@ int storage_block_add(struct storage *s, const char *domain, const char *localpa
 {
 	if (jids_valid(jids, n, err, errlen) < 0)
 		return STORAGE_ERROR;
-	return s->driver->block_add(s->db, domain, localpart, jids, n, err, errlen);
+	return back(s, (leave(s), s->driver->block_add(s->db, domain, localpart, jids, n, err,
+	    errlen)));
 }
 
 int storage_block_remove(struct storage *s, const char *domain, const char *localpart,
@@ -375,7 +503,8 @@ int storage_block_remove(struct storage *s, const char *domain, const char *loca
 {
 	if (jids_valid(jids, n, err, errlen) < 0)
 		return STORAGE_ERROR;
-	return s->driver->block_remove(s->db, domain, localpart, jids, n, err, errlen);
+	return back(s, (leave(s), s->driver->block_remove(s->db, domain, localpart, jids, n, err,
+	    errlen)));
 }
 
 /* --- last activity ---------------------------------------------------------------- */
@@ -383,14 +512,16 @@ int storage_block_remove(struct storage *s, const char *domain, const char *loca
 int storage_last_set(struct storage *s, const char *domain, const char *localpart,
     int64_t when, const char *status, char *err, size_t errlen)
 {
-	return s->driver->last_set(s->db, domain, localpart, when, status != NULL ? status : "",
-	    err, errlen);
+	return back(s, (leave(s), s->driver->last_set(s->db, domain, localpart, when,
+	    status != NULL ? status : "",
+	    err, errlen)));
 }
 
 int storage_last_get(struct storage *s, const char *domain, const char *localpart,
     int64_t *when, char **status, char *err, size_t errlen)
 {
-	return s->driver->last_get(s->db, domain, localpart, when, status, err, errlen);
+	return back(s, (leave(s), s->driver->last_get(s->db, domain, localpart, when, status, err,
+	    errlen)));
 }
 
 int storage_secrets_from_password(const char *password, unsigned iterations,
@@ -415,7 +546,8 @@ int storage_prepare(const struct conf *c, char *err, size_t errlen)
 	if (pw == NULL)
 		return errf(err, errlen, "%s: user: no user \"%s\"", conf_where(c, "user"), user);
 	if (gr == NULL)
-		return errf(err, errlen, "%s: group: no group \"%s\"", conf_where(c, "group"), group);
+		return errf(err, errlen, "%s: group: no group \"%s\"", conf_where(c, "group"),
+	    group);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0)
 		return errf(err, errlen, "%s: storage.sqlite.path: cannot open %s: %s",

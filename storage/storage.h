@@ -70,6 +70,17 @@ void storage_close(struct storage **s);
  * drivers or when not root. */
 int storage_prepare(const struct conf *c, char *err, size_t errlen);
 
+/* Whether the driver talks to a server over a socket (mysql, pgsql): its
+ * calls may take a network round trip, or much longer while the server is
+ * away (storage.sql.hold). sm runs its stanza work on a thread of its own
+ * then (sm/core.c). */
+bool storage_is_remote(const struct storage *s);
+/* Hooks run just before and just after every driver call, on the calling
+ * thread: sm releases its big lock around the call so its loop keeps
+ * serving meanwhile. NULLs: none (the default). */
+void storage_set_call_hooks(struct storage *s, void (*leave)(void *arg), void (*back)(void *arg),
+    void *arg);
+
 /* "sqlite"… */
 const char *storage_driver_name(const struct storage *s);
 /* The schema version the database is at after storage_open. */

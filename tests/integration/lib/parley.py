@@ -177,6 +177,14 @@ class Suite:
         merged = {"router": f'secret = "{secret}";', "parleyd": f'bin_dir = "{BUILD}";'}
         for name, body in (sections or {}).items():
             merged[name] = (merged.get(name, "") + "\n" + body).strip()
+        # The same tests on other storage (tests/integration/test_im_sql):
+        # PARLEY_TEST_DB="KIND:DIR:PORT" names a server dbserver.py runs;
+        # each configuration gets a fresh database on it.
+        # PARLEY_TEST_SM="settings" are added to sm's section.
+        if os.environ.get("PARLEY_TEST_DB") and "storage" not in (sections or {}):
+            merged["storage"] = self._test_db()
+        if os.environ.get("PARLEY_TEST_SM"):
+            merged["sm"] = (merged.get("sm", "") + "\n" + os.environ["PARLEY_TEST_SM"]).strip()
         text = (f'hosts = [ {host_list} ];\n'
                 f'user = "{TEST_USER}";\ngroup = "{TEST_GROUP}";\n'
                 f'run_dir = "{run}";\ndata_dir = "{data}";\n'
@@ -184,6 +192,17 @@ class Suite:
         for name, body in merged.items():
             text += f"{name} = {{\n{body}\n}};\n"
         return self.write("parley.conf", text)
+
+    def _test_db(self):
+        import dbserver
+        kind, dir, port = os.environ["PARLEY_TEST_DB"].split(":")
+        self._dbs = getattr(self, "_dbs", 0) + 1
+        name = "t%d_%d_%s" % (os.getpid(), self._dbs, os.urandom(3).hex())
+        dbserver.server(kind, dir, int(port)).create_database(name)
+        return (f'driver = "{kind}";\n'
+                f'sql = {{ host = "127.0.0.1"; port = {port}; database = "{name}";\n'
+                f'  user = "{dbserver.USER}"; password = "{dbserver.PASSWORD}"; tls = "disable";\n'
+                f'  hold = "5s"; }};')
 
     def start(self, name, argv, env=None, stdin=subprocess.DEVNULL):
         """Start argv[0] (a path, or a binary name in the build tree) with
