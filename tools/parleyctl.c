@@ -26,6 +26,8 @@ static const struct ctl_verb verbs[] = {
 	  "write a complete configuration for one domain into DIR", ctl_init },
 	{ "user", "add|del|passwd|list ...",
 	  "manage the accounts of the internal store", ctl_user },
+	{ "storage", "[-c FILE] init|migrate",
+	  "create the storage schema, or bring it up to date", ctl_storage },
 };
 
 static void usage(FILE *out, const char *prog)

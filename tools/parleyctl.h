@@ -51,6 +51,7 @@ int ctl_check(struct ctl *ctl, int argc, char **argv);
 int ctl_status(struct ctl *ctl, int argc, char **argv);
 int ctl_init(struct ctl *ctl, int argc, char **argv);
 int ctl_user(struct ctl *ctl, int argc, char **argv);
+int ctl_storage(struct ctl *ctl, int argc, char **argv);
 
 /*
  * Every check `parleyctl check` makes beyond the schema — what a process

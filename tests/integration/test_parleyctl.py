@@ -324,6 +324,15 @@ def test_init():
                or l.lstrip().startswith("bin_dir = ")
                for l in text.splitlines()),
            "init: no active setting points outside DIR", text)
+    rc3, out3, err3 = ctl("-c", conf, "storage", "init")
+    tap.ok(rc3 == 0 and re.search(r"the sqlite database is at schema version [1-9]", out3)
+           and os.path.exists(os.path.join(d, "data", "parley.db")),
+           "storage init: creates the SQLite database and says its schema version", out3 + err3)
+    rc4, out4, err4 = ctl("-c", conf, "storage", "migrate")
+    tap.ok(rc4 == 0 and out4.replace("migrate", "init") == out3,
+           "storage migrate: an up-to-date database stays at the same version", out4 + err4)
+    rc5, _, err5 = ctl("-c", conf, "storage", "upgrade")
+    tap.eq(rc5, 2, "storage: an unknown action is a usage error")
     secret = os.path.join(d, "router.secret")
     tap.eq(mode_of(secret), 0o640, "init: router.secret has mode 0640")
     tap.ok(len(open(secret).read().strip()) >= 32, "init: the secret is long and random")
