@@ -14,6 +14,7 @@ store_pgsql.c) that want a server for their run:
 
     dbserver.py start mysql|pgsql DIR   prints "port PORT socket SOCKET pid PID"
     dbserver.py stop mysql|pgsql DIR
+    (start on a DIR stopped before restarts that server: same data, same port)
 
 Both servers accept the user `parley` with the password `parley-test` over
 TCP (127.0.0.1) and the Unix socket.
@@ -270,7 +271,15 @@ def main(argv):
     cmd, kind, dir = argv[1:]
     state = os.path.join(dir, "dbserver.state")
     if cmd == "start":
-        db = server(kind, dir)
+        # Started before in DIR (and stopped since): the same data on the
+        # same port, so a client's settings still reach it (restart tests).
+        port = None
+        try:
+            with open(state) as f:
+                port = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+        db = server(kind, dir, port)
         db.start()
         # The C programs' fixture detaches from us: a Popen'd mariadbd
         # must outlive this script.
