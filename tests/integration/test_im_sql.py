@@ -57,6 +57,7 @@ def run_file(kind, db, name):
 def check_logs(kind, since, own):
     """sm logs of the runs since `since` (temp dirs kept by PARLEY_KEEP)."""
     found = core = driver = 0
+    seen = []
     for d in os.listdir("/tmp"):
         path = os.path.join("/tmp", d)
         if (not d.startswith("parley-im-") or path == own
@@ -66,12 +67,50 @@ def check_logs(kind, since, own):
         if os.path.exists(log):
             text = open(log, errors="replace").read()
             found += 1
+            seen.append(path)
             core += "core thread started" in text
             driver += f"storage {kind}" in text
         subprocess.run(["rm", "-rf", path])
     tap.ok(found > 0 and core == found and driver == found,
            f"[{kind}] sm ran on the {kind} driver with its core thread in every run",
-           f"{found} sm logs, {core} with the core thread, {driver} on {kind}")
+           f"{found} sm logs, {core} with the core thread, {driver} on {kind}: {seen}")
+
+
+def ctl(conf, *args, stdin=None):
+    p = subprocess.run([os.path.join(BUILD, "parleyctl"), "-c", conf] + list(args),
+                       input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check_parleyctl(kind, s):
+    """parleyctl's storage and user verbs on the driver (a fresh database)."""
+    conf = s.config({}, hosts=("example.test", "other.test"))
+    rc, out, err = ctl(conf, "storage", "init")
+    t = f"[{kind}] parleyctl storage init"
+    tap.ok(rc == 0 and f"the {kind} database is at schema version" in out, t, out + err)
+    rc, out, err = ctl(conf, "storage", "migrate")
+    tap.ok(rc == 0 and f"the {kind} database is at schema version" in out,
+           f"[{kind}] parleyctl storage migrate on an up-to-date database", out + err)
+    results = [ctl(conf, "user", "add", f"{u}@example.test", f"pw-{u}")[0]
+               for u in ("zed", "amy", "o.brien")]
+    results.append(ctl(conf, "user", "add", "amy@other.test", "pw")[0])
+    tap.ok(results == [0, 0, 0, 0], f"[{kind}] parleyctl user add", repr(results))
+    rc, out, err = ctl(conf, "user", "add", "amy@example.test", "again")
+    tap.ok(rc == 1 and "exists" in (out + err), f"[{kind}] user add of an existing account fails",
+           out + err)
+    rc, out, err = ctl(conf, "user", "list", "example.test")
+    tap.ok(rc == 0 and out.split() == ["amy@example.test", "o.brien@example.test",
+                                       "zed@example.test"],
+           f"[{kind}] user list: the domain's accounts, sorted", out + err)
+    rc, out, err = ctl(conf, "user", "passwd", "zed@example.test", stdin="new-pw\n")
+    tap.eq(rc, 0, f"[{kind}] user passwd")
+    rc, out, err = ctl(conf, "user", "del", "o.brien@example.test")
+    rc2, out2, _ = ctl(conf, "user", "list", "example.test")
+    tap.ok(rc == 0 and out2.split() == ["amy@example.test", "zed@example.test"],
+           f"[{kind}] user del", out + err + out2)
+    rc, out, err = ctl(conf, "user", "del", "nobody@example.test")
+    tap.eq(rc, 1, f"[{kind}] user del of a missing account fails")
 
 
 def main():
@@ -83,6 +122,9 @@ def main():
         except Exception as e:  # noqa: BLE001
             tap.ok(False, f"[{kind}] the database server starts", str(e))
             continue
+        os.environ["PARLEY_TEST_DB"] = f"{kind}:{db.dir}:{db.port}"
+        check_parleyctl(kind, s)
+        del os.environ["PARLEY_TEST_DB"]
         since = time.time() - 1
         for name in TESTS:
             run_file(kind, db, name)
