@@ -60,8 +60,11 @@ def check_logs(kind, since, own):
     seen = []
     for d in os.listdir("/tmp"):
         path = os.path.join("/tmp", d)
-        if (not d.startswith("parley-im-") or path == own
-                or os.stat(path).st_mtime < since):
+        try:
+            if (not d.startswith("parley-im-") or path == own
+                    or os.stat(path).st_mtime < since):
+                continue
+        except OSError:
             continue
         log = os.path.join(path, "sm.log")
         if os.path.exists(log):
