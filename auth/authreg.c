@@ -83,6 +83,28 @@ enum authreg_result authreg_list(struct authreg *ar, const char *domain, authreg
 	return ar->backend->list(ar, domain, cb, arg);
 }
 
+bool authreg_has_prefetch(const struct authreg *ar)
+{
+	return ar->backend->prefetch != NULL;
+}
+
+struct authreg_request *authreg_prefetch(struct authreg *ar, const char *user,
+    const char *domain, authreg_cb cb, void *arg)
+{
+	if (ar->backend->prefetch == NULL) {
+		/* Nothing to load: get_secrets answers directly. */
+		cb(arg, AUTHREG_OK);
+		return NULL;
+	}
+	return ar->backend->prefetch(ar, user, domain, cb, arg);
+}
+
+void authreg_prefetch_forget(struct authreg *ar, const char *user, const char *domain)
+{
+	if (ar->backend->prefetch_forget != NULL)
+		ar->backend->prefetch_forget(ar, user, domain);
+}
+
 void authreg_cancel(struct authreg *ar, struct authreg_request **req)
 {
 	if (req == NULL || *req == NULL)

@@ -73,6 +73,16 @@ struct authreg_backend {
 	    authreg_list_cb cb, void *arg);
 	void (*cancel)(struct authreg *ar, struct authreg_request *req);
 	void (*free)(struct authreg *ar);
+	/* Optional, for a backend whose get_secrets answers from a cache
+	 * because its database is slow (sql): load user@domain's stored form
+	 * before a SCRAM exchange looks the user up. The callback's OK (found)
+	 * and NO (no such user) leave an entry that get_secrets answers from
+	 * until prefetch_forget, which must then be called once for each;
+	 * anything else leaves none. With a prefetch, PLAIN goes through
+	 * check_password, never get_secrets. */
+	struct authreg_request *(*prefetch)(struct authreg *ar, const char *user,
+	    const char *domain, authreg_cb cb, void *arg);
+	void (*prefetch_forget)(struct authreg *ar, const char *user, const char *domain);
 };
 
 /* The handle every backend embeds first in its own state. */
@@ -103,6 +113,10 @@ struct authreg_request *authreg_remove(struct authreg *ar, const char *user,
     const char *domain, authreg_cb cb, void *arg);
 enum authreg_result authreg_list(struct authreg *ar, const char *domain, authreg_list_cb cb,
     void *arg);
+bool authreg_has_prefetch(const struct authreg *ar);
+struct authreg_request *authreg_prefetch(struct authreg *ar, const char *user,
+    const char *domain, authreg_cb cb, void *arg);
+void authreg_prefetch_forget(struct authreg *ar, const char *user, const char *domain);
 /* Forget a pending request: its callback will not run. NULLs *req. */
 void authreg_cancel(struct authreg *ar, struct authreg_request **req);
 void authreg_free(struct authreg **ar);
@@ -120,5 +134,21 @@ struct authreg *authreg_internal_new(struct storage *storage, unsigned iteration
  * sandboxed); `timeout_ms` bounds each request. */
 struct authreg *authreg_pipe_new(struct loop *loop, const char *const *argv, size_t argc,
     const char *user, const char *group, unsigned timeout_ms, char *err, size_t errlen);
+
+/* sql: the operator's own user table (authreg_sql.c, doc/auth.md). Reads
+ * auth.sql, resolves the server's name and loads the client library now,
+ * before the sandbox; `threads` workers (auth.threads) run the queries. */
+struct conf;
+struct conf_errors;
+struct landlock_path;
+struct authreg *authreg_sql_new(struct loop *loop, const struct conf *c, unsigned threads,
+    unsigned iterations, char *err, size_t errlen);
+/* The auth.sql settings only the backend can judge (the queries'
+ * placeholders), reported with conf_error at their lines. */
+int authreg_sql_check_conf(const struct conf *c, struct conf_errors *errs);
+/* The files the sql backend reads once sandboxed (tls_ca, the CA store, the
+ * resolver's files when the client library must resolve): up to `max`
+ * into `out`; returns how many. */
+size_t authreg_sql_sandbox_paths(const struct conf *c, struct landlock_path *out, size_t max);
 
 #endif

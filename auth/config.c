@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "authreg_ldap.h"
+#include "authreg_pam.h"
 #include "log.h"
 #include "storage.h"
 
@@ -52,6 +54,12 @@ int auth_configure(struct auth *a, const struct conf *c, struct conf_errors *err
 			conf_error(errs, c, "auth.pipe.program", "%s: %s", s->pipe_argv[0],
 			    strerror(errno));
 	}
+	if (strcmp(s->backend, "sql") == 0)
+		(void)authreg_sql_check_conf(c, errs);
+	if (strcmp(s->backend, "ldap") == 0)
+		authreg_ldap_check(c, errs);
+	if (strcmp(s->backend, "pam") == 0)
+		authreg_pam_check(c, errs);
 	if (s->delay.max_ms < s->delay.base_ms)
 		conf_error(errs, c, "auth.failures.delay_max",
 		    "is shorter than auth.failures.delay");
@@ -155,6 +163,17 @@ int auth_open_backend(struct auth *a, char *err, size_t errlen)
 			return errf(err, errlen, "%s: auth.pipe.program: %s",
 			    conf_where(a->conf, "auth.pipe.program"), why);
 		return 0;
+	}
+	if (strcmp(s->backend, "sql") == 0) {
+		a->authreg = authreg_sql_new(a->loop, a->conf, (unsigned)conf_int(a->conf,
+		    "auth.threads"), s->iterations, err, errlen);
+		return a->authreg == NULL ? -1 : 0;
+	}
+	if (strcmp(s->backend, "ldap") == 0 || strcmp(s->backend, "pam") == 0) {
+		a->authreg = strcmp(s->backend, "ldap") == 0 ?
+		    authreg_ldap_new(a->loop, a->conf, err, errlen) :
+		    authreg_pam_new(a->loop, a->conf, err, errlen);
+		return a->authreg == NULL ? -1 : 0;
 	}
 	struct storage *st = NULL;
 	if (storage_prepare(a->conf, err, errlen) < 0)

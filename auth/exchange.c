@@ -8,7 +8,11 @@
  * Mechanisms run in common/sasl.c on libgsasl against the backend's SCRAM
  * secrets. A backend without secrets (pipe) allows only PLAIN, which this
  * file runs itself so that the password check can be asynchronous
- * (plain_*): the backend may take its time and the loop goes on.
+ * (plain_*): the backend may take its time and the loop goes on. So does
+ * a backend that prefetches (sql): PLAIN goes to its check_password, and
+ * before a SCRAM client-first message reaches libgsasl, the user it names
+ * is prefetched (scram_first), so that the secrets libgsasl then asks for
+ * synchronously come from the backend's cache.
  *
  * Failures: the right condition, one log line with the client's address
  * and the username tried, and a delay (delay.h) that holds the SASL_RESULT
@@ -49,6 +53,13 @@ struct exchange {
 	bool answered_in_call;
 	enum authreg_result call_result;
 	char user[JID_PART_BUFSIZE];
+	/* SCRAM with a prefetching backend: the client-first message waits in
+	 * `pending` while the backend loads `user`; `prefetched` once it
+	 * holds an entry we must release. */
+	bool scram_first_seen;
+	bool prefetched;
+	uint8_t *pending;
+	size_t pending_len;
 	/* A failure held back by the delay. */
 	bool held;
 	uint32_t held_status;
@@ -106,6 +117,12 @@ static void exchange_free(struct exchange *ex)
 		hash_del(a->exchanges, ex->key, ex->klen);
 	loop_timer_cancel(a->loop, &ex->timer);
 	authreg_cancel(a->authreg, &ex->req);
+	if (ex->prefetched)
+		authreg_prefetch_forget(a->authreg, ex->user, ex->host);
+	if (ex->pending != NULL) {
+		explicit_bzero(ex->pending, ex->pending_len);
+		free(ex->pending);
+	}
 	sasl_session_free(&ex->session);
 	free(ex->key);
 	free(ex->from);
@@ -218,6 +235,13 @@ static enum sasl_lookup_result lookup(void *arg, const char *username, const cha
 			snprintf(out->username, sizeof(out->username), "%s", local);
 		return SASL_LOOKUP_FOUND;
 	case AUTHREG_NO:
+		return SASL_LOOKUP_NO_USER;
+	case AUTHREG_UNSUPPORTED:
+		/* The user's stored password is not a SCRAM secret (sql): the
+		 * exchange goes on with made-up secrets and ends not-authorized,
+		 * exactly as for a user who does not exist (doc/auth.md). */
+		log_info("%s@%s: the stored password is not a SCRAM secret: only PLAIN can check it",
+		    local, domain);
 		return SASL_LOOKUP_NO_USER;
 	default:
 		return SASL_LOOKUP_TEMPFAIL;
@@ -427,6 +451,129 @@ static void plain_message(struct exchange *ex, const uint8_t *data, size_t len)
 	ex->req = req;
 }
 
+/* Whether PLAIN is offered on this connection (c2s.sasl_mechanisms, TLS). */
+static bool plain_offered(struct auth *a, const struct sasl_connection *conn)
+{
+	const char *names[SASL_MECH_COUNT];
+	size_t n = sasl_server_mechanisms(a->sasl, conn, names);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], "PLAIN") == 0)
+			return true;
+	return false;
+}
+
+/* --- SCRAM with a prefetching backend ------------------------------------------------ */
+
+/* The username of a SCRAM client-first message (RFC 5802 §7: gs2-header,
+ * then "n=" saslname ","), with =2C and =3D decoded as libgsasl does. */
+static bool scram_username(const uint8_t *data, size_t len, char *out, size_t outlen)
+{
+	const char *p = (const char *)data, *end = p + len;
+	const char *c1 = memchr(p, ',', len);
+	const char *c2 = c1 != NULL ? memchr(c1 + 1, ',', (size_t)(end - c1 - 1)) : NULL;
+	size_t n = 0;
+
+	if (c2 == NULL)
+		return false;
+	p = c2 + 1;
+	if (end - p < 2 || p[0] != 'n' || p[1] != '=')
+		return false;
+	for (p += 2; p < end && *p != ','; ) {
+		char ch = *p++;
+		if (ch == '\0')
+			return false;
+		if (ch == '=') {
+			if (end - p < 2)
+				return false;
+			if (p[0] == '2' && p[1] == 'C')
+				ch = ',';
+			else if (p[0] == '3' && p[1] == 'D')
+				ch = '=';
+			else
+				return false;
+			p += 2;
+		}
+		if (n + 1 >= outlen)
+			return false;
+		out[n++] = ch;
+	}
+	out[n] = '\0';
+	return p < end && n > 0;
+}
+
+static void scram_step(struct exchange *ex, const void *data, size_t len)
+{
+	struct sasl_reply reply;
+
+	sasl_session_step(ex->session, data, len, &reply);
+	handle_reply(ex, &reply);
+}
+
+static void prefetch_answer(struct exchange *ex, enum authreg_result r)
+{
+	uint8_t *data = ex->pending;
+	size_t len = ex->pending_len;
+
+	ex->pending = NULL;
+	ex->pending_len = 0;
+	if (r == AUTHREG_OK || r == AUTHREG_NO) {
+		ex->prefetched = true;
+		scram_step(ex, data, len);   /* may free ex */
+	} else {
+		log_warn("authentication of %s@%s from %s: the %s backend: %s", ex->user, ex->host,
+		    addr_of(ex), ex->a->authreg->backend->name, authreg_result_name(r));
+		send_result(ex->a, ex->from, ex->sid, FRAME_SASL_TEMPORARY_AUTH_FAILURE, NULL, 0,
+		    NULL);
+		exchange_free(ex);
+	}
+	explicit_bzero(data, len);
+	free(data);
+}
+
+static void prefetched(void *arg, enum authreg_result r)
+{
+	struct exchange *ex = arg;
+
+	ex->req = NULL;
+	if (ex->in_call) {
+		ex->answered_in_call = true;
+		ex->call_result = r;
+		return;
+	}
+	prefetch_answer(ex, r);
+}
+
+/* The client-first message: have the backend load the user it names, then
+ * hand the message to libgsasl. A name that cannot be found or prepared
+ * goes straight on: the lookup answers "no such user" for it without the
+ * backend. */
+static void scram_first(struct exchange *ex, const void *data, size_t len)
+{
+	char typed[JID_PART_BUFSIZE], err[ERRLEN];
+
+	if (!scram_username(data, len, typed, sizeof(typed)) ||
+	    jid_prep_localpart(typed, strlen(typed), ex->user, err, sizeof(err)) < 0) {
+		ex->user[0] = '\0';
+		scram_step(ex, data, len);
+		return;
+	}
+	ex->pending = xmalloc(len > 0 ? len : 1);
+	memcpy(ex->pending, data, len);
+	ex->pending_len = len;
+	loop_timer_cancel(ex->a->loop, &ex->timer);
+	ex->in_call = true;
+	struct authreg_request *req = authreg_prefetch(ex->a->authreg, ex->user, ex->host,
+	    prefetched, ex);
+	ex->in_call = false;
+	if (ex->answered_in_call) {
+		ex->answered_in_call = false;
+		prefetch_answer(ex, ex->call_result);
+		return;
+	}
+	ex->req = req;
+}
+
 /* --- frames --------------------------------------------------------------------------- */
 
 static char *make_key(const char *from, const char *sid, size_t *klen)
@@ -497,7 +644,8 @@ void auth_sasl_start(struct auth *a, const struct frame *f)
 	size_t len = 0;
 	bool has_data = frame_get(f, FRAME_TAG_SASL_DATA, &data, &len);
 
-	if (!authreg_has_secrets(a->authreg)) {
+	if (!authreg_has_secrets(a->authreg) ||
+	    (authreg_has_prefetch(a->authreg) && strcmp(mech, "PLAIN") == 0)) {
 		if (strcmp(mech, "PLAIN") != 0) {
 			fail(ex, SASL_COND_INVALID_MECHANISM, NULL,
 			    "the pipe backend allows only PLAIN (it keeps no SCRAM secrets)");
@@ -505,6 +653,10 @@ void auth_sasl_start(struct auth *a, const struct frame *f)
 		}
 		if (!conn.tls) {
 			fail(ex, SASL_COND_ENCRYPTION_REQUIRED, NULL, "PLAIN without TLS");
+			return;
+		}
+		if (!plain_offered(a, &conn)) {
+			fail(ex, SASL_COND_INVALID_MECHANISM, NULL, "PLAIN is not offered");
 			return;
 		}
 		ex->plain = true;
@@ -537,6 +689,11 @@ void auth_sasl_start(struct auth *a, const struct frame *f)
 	tls_identities_free(&ids); /* the session keeps its own copies */
 	if (ex->session == NULL) {
 		fail(ex, refused, NULL, "this mechanism cannot be used here");
+		return;
+	}
+	if (has_data && authreg_has_prefetch(a->authreg) && strncmp(mech, "SCRAM-", 6) == 0) {
+		ex->scram_first_seen = true;
+		scram_first(ex, data, len);
 		return;
 	}
 	struct sasl_reply reply;
@@ -580,6 +737,12 @@ void auth_sasl_step(struct auth *a, const struct frame *f)
 	(void)frame_get(f, FRAME_TAG_SASL_DATA, &data, &len);
 	if (ex->plain) {
 		plain_message(ex, data, len);
+		return;
+	}
+	if (!ex->scram_first_seen && authreg_has_prefetch(a->authreg) &&
+	    strncmp(ex->mech, "SCRAM-", 6) == 0) {
+		ex->scram_first_seen = true;
+		scram_first(ex, data != NULL ? data : "", len);
 		return;
 	}
 	struct sasl_reply reply;

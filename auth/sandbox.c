@@ -15,7 +15,10 @@
  *             fchmod (SQLite gives a new -wal/-shm the database's mode).
  *             No inet: auth has no listener and reaches nobody but the
  *             router; no exec: the pipe program is started by the
- *             launcher, outside this sandbox.
+ *             launcher, outside this sandbox. The sql backend adds
+ *             "thread inet rpath" (its workers, TCP to the operator's
+ *             database, the CA files) and Landlock reads of tls_ca or the
+ *             CA store.
  */
 #include <libgen.h>
 #include <limits.h>
@@ -23,6 +26,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "authreg_ldap.h"
 #include "jid.h"
 #include "log.h"
 #include "sandbox.h"
@@ -54,18 +58,39 @@ static void warm_up(void)
 int auth_sandbox(struct auth *a, char *err, size_t errlen)
 {
 	const struct conf *c = a->conf;
-	char db_dir[PATH_MAX] = "", log_dir[PATH_MAX] = "";
-	struct landlock_path paths[2];
+	char db_dir[PATH_MAX] = "", log_dir[PATH_MAX] = "", ca_dir[PATH_MAX] = "";
+	struct landlock_path paths[12];
 	size_t npaths = 0;
 	char policy[96] = "stdio unix";
 	bool internal = strcmp(a->set.backend, "internal") == 0;
 	bool log_file = a->log_target != NULL && a->log_target[0] == '/';
 
-	if (internal) {
+	if (internal && strcmp(conf_str(c, "storage.driver"), "sqlite") != 0) {
+		/* The internal store on a database server: reconnecting after
+		 * a loss needs a socket, the resolver's files and the CA store
+		 * (as sm's sandbox, doc/storage.md). */
+		snprintf(db_dir, sizeof(db_dir), "/etc");
+		paths[npaths++] = (struct landlock_path){ db_dir, FS_READ };
+		if (*conf_str(c, "storage.sql.tls_ca") != '\0') {
+			parent_dir(conf_str(c, "storage.sql.tls_ca"), ca_dir, sizeof(ca_dir));
+			paths[npaths++] = (struct landlock_path){ ca_dir, FS_READ };
+		}
+		strcat(policy, " inet dns rpath");
+	} else if (internal) {
 		parent_dir(conf_str(c, "storage.sqlite.path"), db_dir, sizeof(db_dir));
 		paths[npaths++] = (struct landlock_path){ db_dir, FS_READ_WRITE };
 		strcat(policy, " flock rpath wpath cpath +fchmod");
 	}
+	if (strcmp(a->set.backend, "sql") == 0) {
+		/* Worker threads, TCP to the database, and reading what the
+		 * client library may read (tls_ca, the CA store); the name was
+		 * resolved before the sandbox (authreg_sql.c). */
+		strcat(policy, " thread inet rpath");
+		npaths += authreg_sql_sandbox_paths(c, paths, ARRAY_LEN(paths) - 1);
+	}
+	if (strcmp(a->set.backend, "ldap") == 0)
+		authreg_ldap_sandbox(a->authreg, policy, sizeof(policy), paths, &npaths,
+		    ARRAY_LEN(paths) - 1);
 	if (log_file) {
 		parent_dir(a->log_target, log_dir, sizeof(log_dir));
 		if (strcmp(log_dir, db_dir) != 0)

@@ -34,9 +34,11 @@ static void usage(FILE *out, const struct ctl *ctl)
 	    "       %s [-c FILE] user del JID\n"
 	    "       %s [-c FILE] user passwd JID [PASSWORD]\n"
 	    "       %s [-c FILE] user list DOMAIN\n"
-	    "Manage the accounts of the internal store. A password not given is read\n"
-	    "from standard input (one line; on a terminal, at a prompt without echo).\n",
-	    ctl->prog, ctl->prog, ctl->prog, ctl->prog);
+	    "       %s [-c FILE] user check JID\n"
+	    "Manage the accounts of the internal store (passwd also through the sql and\n"
+	    "pipe backends); check a password against any backend. A password not given\n"
+	    "is read from standard input (one line; on a terminal, at a prompt without echo).\n",
+	    ctl->prog, ctl->prog, ctl->prog, ctl->prog, ctl->prog);
 }
 
 /* A bare JID of a hosted domain: its localpart and domain, prepared. */
@@ -267,6 +269,15 @@ int ctl_user(struct ctl *ctl, int argc, char **argv)
 	struct conf *c = ctl_load_config(ctl);
 	if (c == NULL)
 		return CTL_EXIT_FAIL;
+	/* check (any backend), and passwd on a backend that can change one:
+	 * through auth's backend interface (ctl_user_backend.c). */
+	if (strcmp(argv[optind], "check") == 0 || (strcmp(argv[optind], "passwd") == 0 &&
+	    (strcmp(conf_str(c, "auth.backend"), "sql") == 0 ||
+	    strcmp(conf_str(c, "auth.backend"), "pipe") == 0))) {
+		int rc = ctl_user_backend(ctl, c, argc - optind, argv + optind);
+		conf_free(&c);
+		return rc;
+	}
 	if (strcmp(conf_str(c, "auth.backend"), "internal") != 0) {
 		ctl_warnx(ctl, "%s: auth.backend: accounts are in the \"%s\" backend; parleyctl user "
 		    "manages the internal store only", conf_where(c, "auth.backend"),

@@ -24,7 +24,7 @@ static const struct ctl_verb verbs[] = {
 	  "show which processes run and which names the router has bound", ctl_status },
 	{ "init", "DIR --domain DOMAIN [options]",
 	  "write a complete configuration for one domain into DIR", ctl_init },
-	{ "user", "add|del|passwd|list ...",
+	{ "user", "add|del|passwd|list|check ...",
 	  "manage the accounts of the internal store", ctl_user },
 	{ "storage", "[-c FILE] init|migrate",
 	  "create the storage schema, or bring it up to date", ctl_storage },

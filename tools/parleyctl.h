@@ -52,6 +52,9 @@ int ctl_status(struct ctl *ctl, int argc, char **argv);
 int ctl_init(struct ctl *ctl, int argc, char **argv);
 int ctl_user(struct ctl *ctl, int argc, char **argv);
 int ctl_storage(struct ctl *ctl, int argc, char **argv);
+/* ctl_user_backend.c: `user check JID`, and `user passwd` through the sql
+ * and pipe backends; argv[0] is "check" or "passwd". */
+int ctl_user_backend(const struct ctl *ctl, const struct conf *c, int argc, char **argv);
 
 /*
  * Every check `parleyctl check` makes beyond the schema — what a process

@@ -3,7 +3,7 @@
 store, and parley-auth logging in what it wrote: passwords from the
 command line and from standard input, every error case (a bad JID, a
 resource, a domain not in hosts, an existing user, a missing user, an
-empty password, the pipe backend, a driver not built yet) with a clear
+empty password, the pipe backend, a database server that is not there) with a clear
 message and a non-zero exit. Prints TAP."""
 import os
 import pwd
@@ -100,9 +100,12 @@ t.ok(r.returncode == 1 and "auth.backend" in r.stderr and "internal store only" 
      "with the pipe backend, parleyctl user says it manages only the internal store", r)
 mysql_conf = suite.path("mysql.conf")
 with open(mysql_conf, "w") as f:
-    f.write(conf + 'storage = {\n\tdriver = "mysql";\n};\n')
+    f.write(conf + 'storage = {\n\tdriver = "mysql";\n'
+            '\tsql = { socket = "/nonexistent/mysqld.sock"; hold = "0s"; };\n};\n')
 r = site.ctl("-c", mysql_conf, "user", "list", HOST)
 line = len(open(mysql_conf).read().splitlines()) - 1
-t.ok(r.returncode == 1 and f"{mysql_conf}:{line}: storage.driver" in r.stderr and
-     "not built yet" in r.stderr, "storage.driver mysql: 'not built yet' at its FILE:LINE", r)
+t.ok(r.returncode == 1 and f"{mysql_conf}:{line}: storage.sql: mysql driver" in r.stderr and
+     "/nonexistent/mysqld.sock" in r.stderr,
+     "storage.driver mysql with no server: an error naming storage.sql's FILE:LINE and the socket",
+     r)
 t.done()

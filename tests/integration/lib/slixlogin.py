@@ -4,7 +4,8 @@ its own process so each test gets a clean asyncio loop:
 
     slixlogin.py PORT JID PASSWORD MECHANISM|auto [tls12] [direct]
 
-Prints "OK <bound JID>" after session_start, or "FAIL <why>", and exits.
+Prints "OK <bound JID>" after session_start, or "FAIL <why>" ("FAIL auth
+CONDITION" when SASL fails), and exits.
 The server's self-signed certificate is not checked (loopback test).
 slixmpp's -PLUS mechanisms use tls-unique, which exists on TLS 1.2 only:
 pass tls12 to cap the client there."""
@@ -34,7 +35,8 @@ def main():
             xmpp.disconnect(wait=0.5)
 
     xmpp.add_event_handler("session_start", lambda e: done(f"OK {xmpp.boundjid.full}"))
-    xmpp.add_event_handler("failed_auth", lambda e: done("FAIL auth"))
+    # The SASL condition too (not-authorized, temporary-auth-failure…).
+    xmpp.add_event_handler("failed_auth", lambda e: done(f"FAIL auth {e['condition']}"))
     xmpp.add_event_handler("failed_all_auth", lambda e: done("FAIL all auth"))
     xmpp.add_event_handler("disconnected", lambda e: done("FAIL disconnected"))
     if "direct" in flags:
