@@ -127,6 +127,11 @@ struct storage;
 
 /* internal: the storage driver's users. Takes ownership of `storage`. */
 struct authreg *authreg_internal_new(struct storage *storage, unsigned iterations);
+/* internal on a MySQL/PostgreSQL store (authreg_internal_remote.c): every
+ * call on a worker thread, at most timeout_ms. Takes ownership of
+ * `storage` on success. */
+struct authreg *authreg_internal_remote_new(struct loop *loop, struct storage *storage,
+    unsigned iterations, unsigned timeout_ms, char *err, size_t errlen);
 
 /* pipe: see authreg_pipe.c. `argv` is the program and its arguments. It is
  * started now, before the sandbox, by a small launcher process that keeps

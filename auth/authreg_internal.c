@@ -2,8 +2,8 @@
  * authreg_internal.c — the `internal` authreg backend: accounts in Parley's
  * own store, through the storage driver (storage/storage.h). It keeps SCRAM
  * secrets, so every mechanism works with it, and answers every call at
- * once (SQLite on a local file; the network drivers of issue 7 will need
- * this file to queue instead).
+ * once: SQLite on a local file. With a database server behind the store,
+ * authreg_internal_remote.c is used instead (calls off the loop).
  *
  * A store error is a temporary failure to the client and one error line
  * in the log here (the only place that knows what the store said).

@@ -180,6 +180,19 @@ int auth_open_backend(struct auth *a, char *err, size_t errlen)
 		return -1;
 	if (storage_open(&st, a->conf, err, errlen) < 0)
 		return -1;
-	a->authreg = authreg_internal_new(st, s->iterations);
+	if (!storage_is_remote(st)) {
+		a->authreg = authreg_internal_new(st, s->iterations);
+		return 0;
+	}
+	/* A database server: calls go off the loop, each bounded by the time
+	 * the driver may wait for a lost server and a margin. */
+	unsigned timeout_ms = (unsigned)(conf_duration_ms(a->conf, "storage.sql.hold") +
+	    conf_duration_ms(a->conf, "storage.sql.connect_timeout") + 2000);
+	a->authreg = authreg_internal_remote_new(a->loop, st, s->iterations, timeout_ms, err,
+	    errlen);
+	if (a->authreg == NULL) {
+		storage_close(&st);
+		return -1;
+	}
 	return 0;
 }

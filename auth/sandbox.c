@@ -75,7 +75,7 @@ int auth_sandbox(struct auth *a, char *err, size_t errlen)
 			parent_dir(conf_str(c, "storage.sql.tls_ca"), ca_dir, sizeof(ca_dir));
 			paths[npaths++] = (struct landlock_path){ ca_dir, FS_READ };
 		}
-		strcat(policy, " inet dns rpath");
+		strcat(policy, " inet dns rpath thread");
 	} else if (internal) {
 		parent_dir(conf_str(c, "storage.sqlite.path"), db_dir, sizeof(db_dir));
 		paths[npaths++] = (struct landlock_path){ db_dir, FS_READ_WRITE };
