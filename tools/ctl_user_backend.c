@@ -26,6 +26,8 @@
 
 #include "authreg.h"
 #include "jid.h"
+#include "authreg_ldap.h"
+#include "authreg_pam.h"
 #include "loop.h"
 #include "parleyctl.h"
 #include "storage.h"
@@ -136,6 +138,10 @@ static struct authreg *open_backend(const struct ctl *ctl, const struct conf *c,
 		ar = authreg_pipe_new(loop, argv, argc, conf_str(c, "user"), conf_str(c, "group"),
 		    (unsigned)conf_duration_ms(c, "auth.pipe.timeout"), err, sizeof(err));
 		free((void *)argv);
+	} else if (strcmp(name, "ldap") == 0) {
+		ar = authreg_ldap_new(loop, c, err, sizeof(err));
+	} else if (strcmp(name, "pam") == 0) {
+		ar = authreg_pam_new(loop, c, err, sizeof(err));
 	} else {
 		snprintf(err, sizeof(err), "parleyctl cannot open the \"%s\" backend itself", name);
 	}

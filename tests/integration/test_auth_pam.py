@@ -174,6 +174,21 @@ t.ok(out.startswith(OK_ALICE), "the right password: logged in (pam_userdb)",
      out + "\n" + auth.log()[-600:])
 t.eq(slix("alice", "wrong"), NOT_AUTH, "a wrong password: not-authorized")
 t.eq(slix("nobody-here", "x"), NOT_AUTH, "an unknown user: not-authorized")
+
+
+def user_check(jid, password):
+    from parley import BUILD
+    return subprocess.run([os.path.join(BUILD, "parleyctl"), "-c", site.conf, "user", "check",
+                           jid], input=password + "\n", capture_output=True, text=True,
+                          timeout=60)
+
+
+r = user_check(f"alice@{DOMAIN}", "wonderland")
+t.ok(r.returncode == 0 and r.stdout.strip() == f"ok alice@{DOMAIN}",
+     "parleyctl user check with the right password: ok, exit 0", r)
+r = user_check(f"alice@{DOMAIN}", "wrong")
+t.ok(r.returncode == 1 and r.stdout.strip() == f"failed alice@{DOMAIN}",
+     "parleyctl user check with a wrong password: failed, exit 1", r)
 t.eq(slix("locked", "locked-pw"), NOT_AUTH, "the right password for an account the "
      "account stack refuses: not-authorized (pam_acct_mgmt)")
 t.ok("pam_acct_mgmt" in auth.log(), "and the log says which step refused", auth.log()[-500:])
