@@ -182,6 +182,9 @@ struct client {
 	char *lang;
 	char *bind_id;		/* id of the bind iq being answered */
 	char *cancel_id;
+	/* The last broadcast presence the client sent (available), kept to
+	 * re-announce the session when sm comes back (session_reannounce). */
+	char *last_presence;
 	struct jid *jid;	/* bare after SASL, full after bind */
 	struct tls_conn *tls;
 	struct xml_stream *xs;
@@ -259,6 +262,10 @@ void session_client_stanza(struct client *c, struct stanza *st);
 void session_deliver(struct c2s *c2s, const struct frame *f);
 void session_bounce_error(struct c2s *c2s, const struct frame *f);
 void session_gone(struct client *c, uint32_t reason);
+/* SESSION_START again, flagged REANNOUNCE, with the last broadcast
+ * presence: sm came back (or the router did) and must learn the session
+ * again. Nothing for a session not (or no longer) started. */
+void session_reannounce(struct client *c);
 void session_bind_expired(struct client *c);
 void session_register_preauth(struct client *c, struct stanza *st);
 /* Route a stanza to `to`; -1 if it does not fit or cannot be queued. */

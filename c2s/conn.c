@@ -244,6 +244,7 @@ void client_free(struct client **cp)
 	free(c->lang);
 	free(c->bind_id);
 	free(c->cancel_id);
+	free(c->last_presence);
 	log_debug("%s: gone (%s)", c->addr, c->sid);
 	free(c);
 }

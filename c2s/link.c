@@ -72,6 +72,30 @@ static void ended_unknown(struct c2s *c2s, const struct frame *f)
 		log_warn("SESSION_ENDED not sent: %s", err);
 }
 
+/* sm is (back) on the router, bound to `domain`: it may have lost every
+ * session (a restart) or hold them all (the router restarted); a
+ * re-announce is right for both, since sm answers one it holds as it did
+ * the first time. */
+static void reannounce_domain(struct c2s *c2s, const char *domain)
+{
+	struct hash_iter it;
+	const char *key;
+	size_t klen;
+	void *value;
+	size_t n = 0;
+
+	hash_iter_init(c2s->by_jid, &it);
+	while (hash_iter_next(&it, &key, &klen, &value)) {
+		struct client *c = value;
+		if (c->jid != NULL && strcmp(jid_domainpart(c->jid), domain) == 0) {
+			session_reannounce(c);
+			n++;
+		}
+	}
+	if (n > 0)
+		log_info("%s is up: %zu session%s re-announced", domain, n, n == 1 ? "" : "s");
+}
+
 static void on_frame(struct router_link *link, const struct frame *f, void *arg)
 {
 	struct c2s *c2s = arg;
@@ -85,6 +109,10 @@ static void on_frame(struct router_link *link, const struct frame *f, void *arg)
 		if (strcmp(name, "auth") == 0) {
 			c2s->auth_up = true;
 			log_info("auth is up");
+		} else {
+			/* sm binds the hosted domains; anything else bound has
+			 * no session of ours. */
+			reannounce_domain(c2s, name);
 		}
 		break;
 	case FRAME_PEER_DOWN:

@@ -250,6 +250,8 @@ static bool to_server(const struct client *c, const struct stanza *st)
 	return to == NULL || strcmp(to, c->host) == 0;
 }
 
+static void keep_presence(struct client *c, struct stanza *st, const char *type);
+
 void session_client_stanza(struct client *c, struct stanza *st)
 {
 	const char *from = stanza_from(st);
@@ -301,7 +303,46 @@ void session_client_stanza(struct client *c, struct stanza *st)
 			return;
 		}
 	}
+	if (stanza_is(st, 0, NS_CLIENT, "presence") && stanza_to(st) == NULL)
+		keep_presence(c, st, type);
 	route_or_refuse(c, user_domain(c), jid_bare_str(c->jid), st);
+}
+
+/* A broadcast presence (no `to`): the session's availability, which a
+ * re-announce brings back to an sm that lost it. */
+static void keep_presence(struct client *c, struct stanza *st, const char *type)
+{
+	struct buf b = BUF_INIT;
+
+	free(c->last_presence);
+	c->last_presence = NULL;
+	if (type != NULL)
+		return;   /* unavailable (or an odd type sm refuses): nothing to bring back */
+	stanza_write(st, &b, NULL);
+	buf_append(&b, "", 1);
+	c->last_presence = xstrdup(buf_head(&b));
+	buf_free(&b);
+}
+
+void session_reannounce(struct client *c)
+{
+	struct c2s *c2s = c->c2s;
+	size_t start;
+	char err[ERRLEN];
+	struct buf *b;
+
+	if (!c->session_started || c->session_end_sent || c->jid == NULL)
+		return;
+	b = router_link_begin(c2s->link, FRAME_SESSION_START, FRAME_F_REANNOUNCE, &start);
+	frame_put_str(b, FRAME_TAG_FROM, c2s->name);
+	frame_put_str(b, FRAME_TAG_TO, user_domain(c));
+	frame_put_str(b, FRAME_TAG_SESSION_ID, c->sid);
+	frame_put_str(b, FRAME_TAG_JID, jid_full_str(c->jid));
+	frame_put_str(b, FRAME_TAG_CLIENT_ADDR, c->addr);
+	if (c->last_presence != NULL)
+		frame_put(b, FRAME_TAG_STANZA, c->last_presence, strlen(c->last_presence));
+	if (router_link_end(c2s->link, start, NULL, err, sizeof(err)) < 0)
+		log_warn("%s: re-announce of %s not sent: %s", c->addr, jid_full_str(c->jid), err);
 }
 
 void session_register_preauth(struct client *c, struct stanza *st)
