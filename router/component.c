@@ -243,7 +243,7 @@ static void handshake(struct peer *p, struct stanza *st)
 
 /* --- stanzas from the component --------------------------------------------- */
 
-static bool is_local_domain(const struct router *r, const char *domain)
+bool router_is_local_domain(const struct router *r, const char *domain)
 {
 	const struct conf *c = r->conf;
 
@@ -269,7 +269,7 @@ static void bounce_stanza(struct peer *p, struct stanza *st, const char *type,
 
 static void bounce_no_route(struct peer *p, struct stanza *st, const char *domain)
 {
-	if (is_local_domain(p->router, domain))
+	if (router_is_local_domain(p->router, domain))
 		bounce_stanza(p, st, "cancel", "service-unavailable");
 	else
 		bounce_stanza(p, st, "cancel", "remote-server-not-found");

@@ -67,6 +67,15 @@ void forward_frame(struct peer *src, const struct frame *f, const void *bytes, s
 		    "from \"%s\" is not a name this connection has bound", from);
 		return;
 	}
+	/* A domain of ours that nobody has bound (sm or a component is
+	 * restarting) never takes the default route: s2s would only bounce
+	 * it back to a domain that is not there either, and the stanza would
+	 * vanish. The sender gets no-route and answers its client. */
+	if (route_find(r->routes, to) == NULL && router_is_local_domain(r, to)) {
+		forward_undeliverable(src, f, FRAME_ERR_NO_ROUTE,
+		    "the local domain \"%s\" is not bound (its process is not up)", to);
+		return;
+	}
 	struct peer *dst = route_lookup(r->routes, to, key, keylen);
 	if (dst == NULL) {
 		if (log_get_level() >= LOG_LEVEL_DEBUG) {

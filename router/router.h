@@ -158,6 +158,8 @@ bool router_uid_allowed(const struct router *r, uid_t uid);
 bool router_secret_ok(const struct router *r, const void *secret, size_t len);
 /* The secret of the component serving `domain`, or NULL. */
 const struct component_conf *router_component_conf(const struct router *r, const char *domain);
+/* A domain of ours: one of `hosts` or a configured component's (component.c). */
+bool router_is_local_domain(const struct router *r, const char *domain);
 
 /* --- listen.c ------------------------------------------------------------- */
 

@@ -88,6 +88,18 @@ got = s2s.wait_type(F.ROUTE)
 t.ok(got is not None and got.get(F.TO) == "remote.example" and got.seq == seq,
      "the default route takes frames for names nobody bound", repr(got))
 
+# A hosted domain nobody has bound (sm restarting) never takes the default
+# route: s2s would bounce it to that same absent domain and it would vanish.
+sm.unbind("example.test")
+watcher.wait(lambda f: f.type == F.PEER_DOWN and f.get(F.NAME) == "example.test")
+seq = c2s.route("c2s.1", "example.test", "<message to='romeo@example.test'/>", sid="s1")
+err = c2s.wait(lambda f: f.type == F.ERROR and f.get(F.REF_SEQ) == seq)
+t.ok(err is not None and err.get(F.CODE) == F.ERR_NO_ROUTE and err.get(F.REF_TO) == "example.test",
+     "a frame for a hosted domain nobody has bound comes back as ERROR no-route", repr(err))
+t.ok(not any(f.type == F.ROUTE for f in s2s.drain(0.3)),
+     "... and does not take the default route to s2s")
+t.eq(getattr(sm.bind("example.test"), "type", None), F.BIND_OK, "sm binds its domain again")
+
 s2s.close()
 down = watcher.wait(lambda f: f.type == F.PEER_DOWN and f.get(F.NAME) == "s2s")
 t.ok(down is not None, "PEER_DOWN reaches the others when a peer disconnects")
