@@ -19,6 +19,7 @@ store_pgsql.c) that want a server for their run:
 Both servers accept the user `parley` with the password `parley-test` over
 TCP (127.0.0.1) and the Unix socket.
 """
+import atexit
 import os
 import shutil
 import signal
@@ -58,6 +59,12 @@ def _pid_alive(pid):
 
 
 class MariaDB:
+    def _stop_at_exit(self):
+        try:
+            self.stop(timeout=20)
+        except Exception:  # noqa: BLE001 — best effort at exit
+            pass
+
     kind = "mysql"
 
     def __init__(self, dir, port=None):
@@ -95,6 +102,8 @@ class MariaDB:
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
         self.pid = self.proc.pid
+        # A test that dies half-way must not leave its server running.
+        atexit.register(self._stop_at_exit)
 
         def ready():
             if self.proc.poll() is not None:
@@ -164,6 +173,12 @@ class MariaDB:
 
 
 class PostgreSQL:
+    def _stop_at_exit(self):
+        try:
+            self.stop(timeout=20)
+        except Exception:  # noqa: BLE001 — best effort at exit
+            pass
+
     kind = "pgsql"
 
     def __init__(self, dir, port=None):
@@ -206,6 +221,7 @@ class PostgreSQL:
             raise RuntimeError("pg_ctl start failed:\n" + r.stdout + self.log())
         with open(os.path.join(self.data, "postmaster.pid")) as f:
             self.pid = int(f.readline())
+        atexit.register(self._stop_at_exit)
         return self
 
     def log(self):
