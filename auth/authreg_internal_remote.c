@@ -18,18 +18,12 @@
 #include <string.h>
 
 #include "authreg.h"
-#include "hash.h"
 #include "log.h"
+#include "secrets_cache.h"
 #include "storage.h"
 #include "workq.h"
 
 enum op { OP_FETCH, OP_CHECK, OP_EXISTS, OP_CREATE, OP_SET, OP_REMOVE };
-
-struct cached {
-	unsigned holders;
-	bool exists;
-	struct storage_user_secrets sec;
-};
 
 struct remote {
 	struct authreg base;       /* first: the handle callers hold */
@@ -37,7 +31,7 @@ struct remote {
 	struct storage *storage;   /* used by the worker only, once started */
 	struct workq *workq;
 	unsigned timeout_ms;
-	struct hash *cache;        /* "user\0domain" → struct cached */
+	struct secrets_cache *cache;  /* the secrets prefetched for SCRAM */
 };
 
 struct authreg_request {
@@ -64,17 +58,6 @@ static const char *const op_names[] = {
 static struct remote *remote_of(struct authreg *ar)
 {
 	return (struct remote *)ar;
-}
-
-static char *cache_key(const char *user, const char *domain, size_t *klen)
-{
-	size_t ul = strlen(user), dl = strlen(domain);
-	char *k = xmalloc(ul + dl + 2);
-
-	memcpy(k, user, ul + 1);
-	memcpy(k + ul + 1, domain, dl + 1);
-	*klen = ul + dl + 1;
-	return k;
 }
 
 /* --- the worker's side: the store, and nothing else -------------------------- */
@@ -140,24 +123,6 @@ static enum authreg_result result_of(const struct authreg_request *req)
 	}
 }
 
-static void cache_fill(struct remote *r, struct authreg_request *req)
-{
-	size_t klen;
-	char *key = cache_key(req->user, req->domain, &klen);
-	struct cached *c = hash_get(r->cache, key, klen);
-
-	if (c == NULL) {
-		c = xcalloc(1, sizeof(*c));
-		hash_put(r->cache, key, klen, c);
-	}
-	c->holders++;
-	c->exists = req->rc == STORAGE_OK;
-	explicit_bzero(&c->sec, sizeof(c->sec));
-	if (c->exists)
-		c->sec = req->sec;
-	free(key);
-}
-
 static void job_done(void *arg)
 {
 	struct authreg_request *req = arg;
@@ -168,7 +133,8 @@ static void job_done(void *arg)
 	loop_timer_cancel(req->owner->loop, &req->timer);
 	result = result_of(req);
 	if (req->op == OP_FETCH && (result == AUTHREG_OK || result == AUTHREG_NO))
-		cache_fill(req->owner, req);
+		secrets_cache_hold(req->owner->cache, req->user, req->domain, result == AUTHREG_OK,
+		    true, &req->sec.sha1, &req->sec.sha256);
 	req->cb = NULL;
 	cb(req->arg, result);
 }
@@ -275,38 +241,13 @@ static struct authreg_request *remote_prefetch(struct authreg *ar, const char *u
 
 static void remote_prefetch_forget(struct authreg *ar, const char *user, const char *domain)
 {
-	struct remote *r = remote_of(ar);
-	size_t klen;
-	char *key = cache_key(user, domain, &klen);
-	struct cached *c = hash_get(r->cache, key, klen);
-
-	if (c != NULL && --c->holders == 0) {
-		hash_del(r->cache, key, klen);
-		explicit_bzero(c, sizeof(*c));
-		free(c);
-	}
-	free(key);
+	secrets_cache_release(remote_of(ar)->cache, user, domain);
 }
 
 static enum authreg_result remote_get_secrets(struct authreg *ar, const char *user,
     const char *domain, enum scram_hash hash, struct scram_secrets *out)
 {
-	struct remote *r = remote_of(ar);
-	size_t klen;
-	char *key = cache_key(user, domain, &klen);
-	struct cached *c = hash_get(r->cache, key, klen);
-
-	free(key);
-	if (c == NULL) {
-		/* exchange.c prefetches before every SCRAM step that looks a
-		 * user up; a miss is a bug, not a reason to block. */
-		log_error("storage: secrets of %s@%s asked for without a prefetch", user, domain);
-		return AUTHREG_TEMPFAIL;
-	}
-	if (!c->exists)
-		return AUTHREG_NO;
-	*out = hash == SCRAM_HASH_SHA1 ? c->sec.sha1 : c->sec.sha256;
-	return AUTHREG_OK;
+	return secrets_cache_get(remote_of(ar)->cache, user, domain, hash, out);
 }
 
 static void remote_cancel(struct authreg *ar, struct authreg_request *req)
@@ -331,18 +272,12 @@ static enum authreg_result remote_list(struct authreg *ar, const char *domain,
 	return AUTHREG_TEMPFAIL;
 }
 
-static void free_cached(void *p)
-{
-	explicit_bzero(p, sizeof(struct cached));
-	free(p);
-}
-
 static void remote_free(struct authreg *ar)
 {
 	struct remote *r = remote_of(ar);
 
 	workq_free(&r->workq);
-	hash_free(&r->cache, free_cached);
+	secrets_cache_free(&r->cache);
 	storage_close(&r->storage);
 	free(r);
 }
@@ -376,7 +311,7 @@ struct authreg *authreg_internal_remote_new(struct loop *loop, struct storage *s
 		free(r);
 		return NULL;
 	}
-	r->cache = hash_new(16);
+	r->cache = secrets_cache_new();
 	r->storage = storage;
 	return &r->base;
 }

@@ -42,6 +42,7 @@
 #include "landlock.h"
 #include "log.h"
 #include "passwd_check.h"
+#include "secrets_cache.h"
 #include "workq.h"
 
 /* --- what every job shares (read-only once started) ------------------------------ */
@@ -78,21 +79,13 @@ static void shared_unref(struct sql_shared **shp)
 
 /* --- the backend ------------------------------------------------------------------- */
 
-/* A user's stored form, loaded for a SCRAM exchange (see the top). */
-struct cached_user {
-	unsigned holders;
-	bool exists;
-	enum passwd_form form;
-	struct scram_secrets secrets;     /* form == PASSWD_SCRAM */
-};
-
 struct authreg_sql {
 	struct authreg base;              /* first: the handle callers hold */
 	struct loop *loop;
 	struct workq *workq;
 	struct sql_shared *sh;
 	unsigned timeout_ms;
-	struct hash *cache;               /* "user\0domain" → struct cached_user */
+	struct secrets_cache *cache;      /* the stored forms prefetched (see the top) */
 	bool warned_plain;
 	char where[160];                  /* the server, for messages */
 };
@@ -123,18 +116,6 @@ struct authreg_request {
 static struct authreg_sql *sqlb(struct authreg *ar)
 {
 	return (struct authreg_sql *)ar;
-}
-
-static char *cache_key(const char *user, const char *domain, size_t *klen)
-{
-	size_t ul = strlen(user), dl = strlen(domain);
-	char *k = xmalloc(ul + 1 + dl);
-
-	memcpy(k, user, ul);
-	k[ul] = '\0';
-	memcpy(k + ul + 1, domain, dl);
-	*klen = ul + 1 + dl;
-	return k;
 }
 
 static void wipe_free(char **s)
@@ -345,28 +326,22 @@ static void work(void *arg)
 
 static void cache_fill(struct authreg_sql *s, struct authreg_request *req)
 {
-	size_t klen;
-	char *key = cache_key(req->user, req->domain, &klen);
-	struct cached_user *cu = hash_get(s->cache, key, klen);
+	bool exists = req->result == AUTHREG_OK;
+	enum passwd_form form = exists ? passwd_form_of(req->stored) : PASSWD_MALFORMED;
+	struct scram_secrets sec;
 
-	if (cu == NULL) {
-		cu = xcalloc(1, sizeof(*cu));
-		hash_put(s->cache, key, klen, cu);
-	}
-	cu->holders++;
-	/* The newest answer wins for every holder. */
-	scram_secrets_wipe(&cu->secrets);
-	cu->exists = req->result == AUTHREG_OK;
-	cu->form = cu->exists ? passwd_form_of(req->stored) : PASSWD_MALFORMED;
-	if (cu->form == PASSWD_SCRAM && scram_secrets_parse(req->stored, &cu->secrets, NULL,
-	    0) < 0)
-		cu->form = PASSWD_MALFORMED;
-	if (cu->exists && cu->form == PASSWD_MALFORMED)
+	memset(&sec, 0, sizeof(sec));
+	if (form == PASSWD_SCRAM && scram_secrets_parse(req->stored, &sec, NULL, 0) < 0)
+		form = PASSWD_MALFORMED;
+	if (exists && form == PASSWD_MALFORMED)
 		log_error("the stored password of %s@%s is in no form auth knows: no password can "
 		    "match", req->user, req->domain);
-	if (cu->exists && cu->form == PASSWD_PLAIN)
+	if (exists && form == PASSWD_PLAIN)
 		req->form = PASSWD_PLAIN;
-	free(key);
+	/* The newest answer wins for every holder. */
+	secrets_cache_hold(s->cache, req->user, req->domain, exists, form == PASSWD_SCRAM,
+	    sec.hash == SCRAM_HASH_SHA1 ? &sec : NULL, sec.hash == SCRAM_HASH_SHA256 ? &sec : NULL);
+	scram_secrets_wipe(&sec);
 }
 
 static void job_done(void *arg)
@@ -480,42 +455,13 @@ static struct authreg_request *sql_prefetch(struct authreg *ar, const char *user
 
 static void sql_prefetch_forget(struct authreg *ar, const char *user, const char *domain)
 {
-	struct authreg_sql *s = sqlb(ar);
-	size_t klen;
-	char *key = cache_key(user, domain, &klen);
-	struct cached_user *cu = hash_get(s->cache, key, klen);
-
-	if (cu != NULL && --cu->holders == 0) {
-		hash_del(s->cache, key, klen);
-		scram_secrets_wipe(&cu->secrets);
-		free(cu);
-	}
-	free(key);
+	secrets_cache_release(sqlb(ar)->cache, user, domain);
 }
 
 static enum authreg_result sql_get_secrets(struct authreg *ar, const char *user,
     const char *domain, enum scram_hash hash, struct scram_secrets *out)
 {
-	struct authreg_sql *s = sqlb(ar);
-	size_t klen;
-	char *key = cache_key(user, domain, &klen);
-	struct cached_user *cu = hash_get(s->cache, key, klen);
-
-	free(key);
-	if (cu == NULL) {
-		/* exchange.c prefetches before every SCRAM step that looks a
-		 * user up; a miss is a bug, not a reason to block. */
-		log_error("sql: secrets of %s@%s asked for without a prefetch", user, domain);
-		return AUTHREG_TEMPFAIL;
-	}
-	if (!cu->exists)
-		return AUTHREG_NO;
-	if (cu->form != PASSWD_SCRAM)
-		return AUTHREG_UNSUPPORTED;
-	if (cu->secrets.hash != hash)
-		return AUTHREG_NO;
-	*out = cu->secrets;
-	return AUTHREG_OK;
+	return secrets_cache_get(sqlb(ar)->cache, user, domain, hash, out);
 }
 
 /* Administration only (parleyctl): blocks the caller, on a connection of
@@ -561,14 +507,6 @@ static void sql_cancel(struct authreg *ar, struct authreg_request *req)
 	workq_abandon(s->workq, &req->job);   /* may free req */
 }
 
-static void free_cached(void *p)
-{
-	struct cached_user *cu = p;
-
-	scram_secrets_wipe(&cu->secrets);
-	free(cu);
-}
-
 static void sql_free(struct authreg *ar)
 {
 	struct authreg_sql *s = sqlb(ar);
@@ -577,7 +515,7 @@ static void sql_free(struct authreg *ar)
 	 * released, and a worker stuck in a call keeps its own reference to
 	 * the shared settings. */
 	workq_free(&s->workq);
-	hash_free(&s->cache, free_cached);
+	secrets_cache_free(&s->cache);
 	shared_unref(&s->sh);
 	free(s);
 }
@@ -726,12 +664,12 @@ struct authreg *authreg_sql_new(struct loop *loop, const struct conf *c, unsigne
 	s->loop = loop;
 	s->sh = sh;
 	s->timeout_ms = sh->target.query_timeout_ms;
-	s->cache = hash_new(16);
+	s->cache = secrets_cache_new();
 	sql_server_describe(&sh->server, s->where, sizeof(s->where));
 	/* Threads start at the first request, after the sandbox (workq.h). */
 	s->workq = workq_new(loop, threads, err, errlen);
 	if (s->workq == NULL) {
-		hash_free(&s->cache, NULL);
+		secrets_cache_free(&s->cache);
 		free(s);
 		goto fail;
 	}
