@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <errmsg.h>
 #include <mysqld_error.h>
@@ -28,8 +29,11 @@
 #define IO_TIMEOUT_S 30
 
 /* A deadlock victim's transaction is rolled back by the server; running
- * it again usually succeeds at once. */
-#define DEADLOCK_RETRIES 5
+ * it again succeeds once the other transaction is through. Under heavy
+ * contention (several sm or auth processes on one user's rows) a victim
+ * may lose several times in a row, so it waits a little longer each time
+ * (1, 2, … ms) before it runs again. */
+#define DEADLOCK_RETRIES 50
 
 /* The session every connection gets, whatever the server's defaults:
  * strict (a value too long for its column is an error, never cut),
@@ -254,8 +258,11 @@ int msql_db_run(struct msql_db *d, const char *what, msql_op op, void *arg, char
 			int rc = op(d, arg, why, sizeof(why));
 			if (rc != STORAGE_ERROR)
 				return rc;
-			if (d->deadlock && deadlocks++ < DEADLOCK_RETRIES)
+			if (d->deadlock && deadlocks++ < DEADLOCK_RETRIES) {
+				struct timespec ts = { 0, (long)deadlocks * 1000000L };
+				nanosleep(&ts, NULL);
 				continue;
+			}
 		}
 		if (!d->lost)
 			return errf(err, errlen, "%s", why);
