@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "authreg_ldap.h"
 #include "authreg_pam.h"
+#include "conf_user.h"
 #include "log.h"
 #include "storage.h"
 
@@ -157,8 +158,8 @@ int auth_open_backend(struct auth *a, char *err, size_t errlen)
 	if (strcmp(s->backend, "pipe") == 0) {
 		char why[ERRLEN];
 		a->authreg = authreg_pipe_new(a->loop, s->pipe_argv, s->pipe_argc,
-		    conf_str(a->conf, "user"), conf_str(a->conf, "group"), s->pipe_timeout_ms,
-		    why, sizeof(why));
+		    conf_user_for(a->conf, "auth"), conf_group_for(a->conf, "auth"),
+		    s->pipe_timeout_ms, why, sizeof(why));
 		if (a->authreg == NULL)
 			return errf(err, errlen, "%s: auth.pipe.program: %s",
 			    conf_where(a->conf, "auth.pipe.program"), why);

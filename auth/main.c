@@ -40,7 +40,6 @@ static void link_frame(struct router_link *link, const struct frame *f, void *ar
 	struct auth *a = arg;
 	const char *name;
 
-	(void)link;
 	switch (f->type) {
 	case FRAME_SASL_START:
 		auth_sasl_start(a, f);
@@ -50,6 +49,14 @@ static void link_frame(struct router_link *link, const struct frame *f, void *ar
 		break;
 	case FRAME_ROUTE:
 		auth_register_route(a, f);
+		/* A register iq c2s kept while auth was away: taken care of
+		 * (answered, or refused) once handled. */
+		if (f->flags & FRAME_F_KEPT) {
+			char err[ERRLEN];
+			if (router_link_ack(link, frame_get_str(f, FRAME_TAG_TO, NULL),
+			    frame_get_str(f, FRAME_TAG_FROM, NULL), &f->seq, 1, err, sizeof(err)) < 0)
+				log_warn("cannot acknowledge a register iq: %s", err);
+		}
 		break;
 	case FRAME_PEER_DOWN:
 		name = frame_get_str(f, FRAME_TAG_NAME, NULL);

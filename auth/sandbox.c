@@ -3,7 +3,7 @@
  * salt secret and the store are open and (with the pipe backend) the
  * launcher of the external program is running:
  *
- *   user      the configured user and group
+ *   user      auth.user and auth.group, or the top-level ones (conf_user.h)
  *   privs     no_new_privs
  *   files     Landlock: the database's directory read-write (SQLite
  *             creates and removes its -wal and -shm files there); with a
@@ -27,6 +27,7 @@
 
 #include "auth.h"
 #include "authreg_ldap.h"
+#include "conf_user.h"
 #include "jid.h"
 #include "log.h"
 #include "sandbox.h"
@@ -102,7 +103,7 @@ int auth_sandbox(struct auth *a, char *err, size_t errlen)
 
 	sandbox_report_violations_to(a->report_fd >= 0 ? a->report_fd : 2, log_process());
 	const struct sandbox_spec spec = {
-		.user = conf_str(c, "user"), .group = conf_str(c, "group"),
+		.user = conf_user_for(c, "auth"), .group = conf_group_for(c, "auth"),
 		.paths = paths, .npaths = npaths,
 		.syscalls = policy, .on_violation = SANDBOX_REPORT,
 	};

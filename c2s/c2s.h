@@ -36,6 +36,7 @@
 #include "router_link.h"
 #include "stanza.h"
 #include "tls.h"
+#include "write_acks.h"
 #include "xml_stream.h"
 
 #define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
@@ -191,6 +192,10 @@ struct client {
 	struct stanza **pending; /* stanzas that came while held */
 	size_t npending;
 	struct buf out;
+	uint64_t out_total;	/* bytes ever appended to out */
+	/* ACKs owed to the senders of stanzas still in `out` (write_acks.h):
+	 * a stanza is taken care of once it reached the kernel. */
+	struct write_acks acks;
 	struct timer *deadline;	/* pre-auth, then idle */
 	struct timer *wait_timer; /* auth or sm answer */
 	struct timer *rate_timer;

@@ -216,6 +216,11 @@ void client_free(struct client **cp)
 	if ((c->session_started || c->bind_id != NULL) && !c->session_end_sent)
 		session_gone(c, c->client_closed ? FRAME_SESSION_CLOSED :
 		    FRAME_SESSION_CONNECTION_LOST);
+	/* After SESSION_END: stanzas that never reached the client go back
+	 * to sm, which then finds the session gone and delivers them again
+	 * (another resource, offline storage). */
+	write_acks_reject_all(&c->acks, c2s->link);
+	write_acks_fini(&c->acks);
 	if (c->jid != NULL && c->session_started &&
 	    hash_get(c2s->by_jid, jid_full_str(c->jid), jid_full_len(c->jid)) == c)
 		hash_del(c2s->by_jid, jid_full_str(c->jid), jid_full_len(c->jid));
@@ -263,6 +268,8 @@ void client_flush(struct client *c)
 		schedule_pump(c);
 		return;
 	}
+	if (write_acks_count(&c->acks) > 0)
+		write_acks_due(&c->acks, c->out_total - buf_used(&c->out), c->c2s->link);
 	if (rc == 0)
 		return;
 	buf_shrink(&c->out, 0);
@@ -275,6 +282,7 @@ void client_write(struct client *c, const void *data, size_t len)
 	if (c->phase == PHASE_CLOSING && c->wr_closed)
 		return;
 	buf_append(&c->out, data, len);
+	c->out_total += len;
 	/* What the client's input makes us say (a stream header and its
 	 * features, a SASL step) goes out together after the input is read:
 	 * one TLS record and one write instead of one each. */

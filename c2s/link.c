@@ -153,6 +153,12 @@ static void on_frame(struct router_link *link, const struct frame *f, void *arg)
 			session_end_from_sm(c, f);
 		else
 			ended_unknown(c2s, f);
+		if (f->flags & FRAME_F_KEPT) {
+			char err[ERRLEN];
+			if (router_link_ack(c2s->link, c2s->name, frame_get_str(f, FRAME_TAG_FROM, NULL),
+			    &f->seq, 1, err, sizeof(err)) < 0)
+				log_warn("ACK of SESSION_END not sent: %s", err);
+		}
 		break;
 	default:
 		log_warn("unexpected %s frame from the router", frame_type_name(f->type));
@@ -178,6 +184,8 @@ int c2s_link_setup(struct c2s *c2s, char *err, size_t errlen)
 		.secret = secret,
 		.secret_len = len,
 		.max_frame = c2s->cfg.max_frame,
+		.keep = true,
+		.hold_ms = (uint64_t)conf_duration_ms(c2s->conf, "router.hold"),
 	};
 	c2s->link = router_link_new(c2s->loop, &s, &cbs, c2s, err, errlen);
 	OPENSSL_cleanse(secret, sizeof(secret));

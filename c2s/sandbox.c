@@ -4,7 +4,7 @@
  * listeners, talks TLS over sockets it holds and reaches the router by a
  * connect() to its socket.
  *
- *   user      the configured user and group
+ *   user      c2s.user and c2s.group, or the top-level ones (conf_user.h)
  *   privs     no_new_privs
  *   files     Landlock with no paths; with a log file, its directory, so
  *             that SIGHUP can reopen the file after rotation
@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 
 #include "c2s.h"
+#include "conf_user.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -35,6 +36,6 @@ static void warm_up(void)
 int c2s_sandbox(struct c2s *c2s, char *err, size_t errlen)
 {
 	warm_up();
-	return sandbox_daemon(conf_str(c2s->conf, "user"), conf_str(c2s->conf, "group"),
+	return sandbox_daemon(conf_user_for(c2s->conf, "c2s"), conf_group_for(c2s->conf, "c2s"),
 	    c2s->log_target, c2s->report_fd, "stdio unix inet", err, errlen);
 }

@@ -394,20 +394,29 @@ static void bounce(struct c2s *c2s, struct stanza *st, const char *type, const c
 	jid_free(&to);
 }
 
+/* The frame is taken care of (its stanza written, bounced or unusable). */
+static void ack(struct c2s *c2s, const struct frame *f)
+{
+	const char *from = frame_get_str(f, FRAME_TAG_FROM, NULL);
+	char err[ERRLEN];
+
+	if (router_link_ack(c2s->link, c2s->name, from, &f->seq, 1, err, sizeof(err)) < 0)
+		log_warn("ACK to %s not sent: %s", from, err);
+}
+
 void session_deliver(struct c2s *c2s, const struct frame *f)
 {
 	const char *sid = frame_get_str(f, FRAME_TAG_SESSION_ID, NULL);
 	const char *from = frame_get_str(f, FRAME_TAG_FROM, NULL);
+	bool kept = (f->flags & FRAME_F_KEPT) != 0;
 	const void *data;
 	size_t len;
 	char err[ERRLEN];
-	uint32_t seq = f->seq;
 
-	if (router_link_ack(c2s->link, c2s->name, from, &seq, 1, err, sizeof(err)) < 0)
-		log_warn("ACK to %s not sent: %s", from, err);
 	(void)frame_get(f, FRAME_TAG_STANZA, &data, &len);
 	if (xml_stream_parse_stanza(c2s->frame_xs, data, len, c2s->frame_st, err, sizeof(err)) < 0) {
 		log_error("ROUTE from %s: unreadable stanza: %s", from, err);
+		ack(c2s, f);
 		return;
 	}
 	struct stanza *st = c2s->frame_st;
@@ -415,15 +424,29 @@ void session_deliver(struct c2s *c2s, const struct frame *f)
 	bool preauth_reply = c != NULL && strcmp(from, "auth") == 0 &&
 	    (c->stage == STAGE_PRE_AUTH || c->stage == STAGE_PRE_TLS);
 	if (c == NULL || c->phase != PHASE_STREAM || (c->stage != STAGE_SESSION && !preauth_reply)) {
+		if (kept) {
+			/* Its sender keeps it and decides again (sm: another
+			 * resource, offline storage). */
+			if (router_link_reject(c2s->link, c2s->name, from, f->seq, err,
+			    sizeof(err)) < 0)
+				log_warn("REJECTED to %s not sent: %s", from, err);
+			return;
+		}
 		bounce(c2s, st, "cancel", "service-unavailable");
+		ack(c2s, f);
 		return;
 	}
 	if (buf_used(&c->out) > c2s->cfg.max_write_queue) {
 		log_info("%s: write queue full: stanza bounced", c->addr);
 		bounce(c2s, st, "wait", "resource-constraint");
+		ack(c2s, f);
 		return;
 	}
 	client_write_stanza(c, st);
+	/* Acknowledged once the bytes have reached the kernel (client_flush):
+	 * until then a crash must leave the frame with its sender. */
+	write_acks_add(&c->acks, c2s->name, from, f->seq, c->out_total);
+	write_acks_due(&c->acks, c->out_total - buf_used(&c->out), c2s->link);
 	const char *type = stanza_type(st);
 	if (c->cancel_id != NULL && strcmp(from, "auth") == 0 && type != NULL &&
 	    strcmp(type, "result") == 0 && stanza_id(st) != NULL &&
@@ -458,6 +481,10 @@ void session_bounce_error(struct c2s *c2s, const struct frame *f)
 	}
 	if (xml_stream_parse_stanza(c2s->frame_xs, data, len, c2s->frame_st, err, sizeof(err)) < 0)
 		return;
-	if (stanza_make_error(c2s->frame_st, "cancel", "service-unavailable", NULL) == 0)
+	uint32_t code = 0;
+	(void)frame_get_u32(f, FRAME_TAG_CODE, &code);
+	/* Kept for router.hold while sm was away: it may come back later. */
+	if (stanza_make_error(c2s->frame_st, code == FRAME_ERR_AWAY ? "wait" : "cancel",
+	    "service-unavailable", NULL) == 0)
 		client_write_stanza(c, c2s->frame_st);
 }

@@ -49,6 +49,12 @@ static int check_account(const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+/* A process's own user or group: empty (its default) means the top-level one. */
+static int check_account_or_empty(const char *value, char *err, size_t errlen)
+{
+	return *value == '\0' ? 0 : check_account(value, err, errlen);
+}
+
 static int check_log_target(const char *value, char *err, size_t errlen)
 {
 	if (strcmp(value, "stderr") == 0 || strcmp(value, "syslog") == 0 || value[0] == '/')
@@ -169,6 +175,11 @@ static const char *const ldap_scopes[] = { "base", "one", "sub", NULL };
 #define PATH(p, dflt, d) { .path = (p), .type = CONF_PATH, .def = (dflt), .doc = (d) }
 #define ENUM(p, dflt, ch, d) { .path = (p), .type = CONF_ENUM, .def = (dflt), .choices = (ch), .doc = (d) }
 
+/* Each process section may name a user and group of its own (conf_user.h). */
+#define PROCESS_USER(s) \
+	STRING(s ".user", "", check_account_or_empty, "user " s " runs as; empty: the top-level user"), \
+	STRING(s ".group", "", check_account_or_empty, "group " s " runs as; empty: the top-level group")
+
 /* Each process section may override the top-level log settings. */
 #define PROCESS_LOG(s) \
 	GROUP(s ".log", "where " s " logs; each key overrides the top-level log group's"), \
@@ -224,6 +235,8 @@ static const struct conf_key parley_keys[] = {
 	  .check = check_domain, .doc = "names several peers may bind at once (default: auth)" },
 	DURATION("router.hello_timeout", "10s", 100, 600000, "time a new peer has to say HELLO"),
 	DURATION("router.ping_interval", "30s", 1000, 3600000, "idle time before the router pings a peer"),
+	DURATION("router.hold", "60s", 1000, 86400000,
+	    "how long a process keeps a stanza for a restarting peer before bouncing it"),
 	GROUP("router.tcp", "TCP+TLS listener for peers on other hosts"),
 	STRING("router.tcp.address", NULL, check_nonempty, "address to listen on; unset: no TCP listener"),
 	INT("router.tcp.port", "5348", 1, 65535, "port of the TCP+TLS listener"),
@@ -236,6 +249,7 @@ static const struct conf_key parley_keys[] = {
 	  .check = check_domain, .doc = "the domain the component serves" },
 	{ .path = "router.components.secret", .type = CONF_STRING, .flags = CONF_REQUIRED,
 	  .check = check_nonempty, .doc = "the component's handshake secret" },
+	PROCESS_USER("router"),
 	PROCESS_LOG("router"),
 
 	GROUP("c2s", "client connections"),
@@ -270,6 +284,7 @@ static const struct conf_key parley_keys[] = {
 	DURATION("c2s.idle_timeout", "5m", 1000, 86400000,
 	    "silence after which a session is pinged, and cut if it stays silent as long again"),
 	SIZE("c2s.max_write_queue", "1M", 64 * KIB, 1 * GIB, "bytes waiting to be written to one client"),
+	PROCESS_USER("c2s"),
 	PROCESS_LOG("c2s"),
 
 	GROUP("s2s", "server-to-server federation"),
@@ -319,9 +334,11 @@ static const struct conf_key parley_keys[] = {
 	  .check = check_domain, .doc = "its server: an IP address, or a host name looked up in DNS" },
 	INT("s2s.routes.port", "5269", 1, 65535, "the server's port"),
 	BOOL("s2s.routes.direct_tls", "false", "TLS at once (XEP-0368) rather than STARTTLS"),
+	PROCESS_USER("s2s"),
 	PROCESS_LOG("s2s"),
 
 	GROUP("sm", "the session manager"),
+	PROCESS_USER("sm"),
 	PROCESS_LOG("sm"),
 	ENUM("sm.core_thread", "auto", sm_core_modes,
 	    "whether frames are handled off the loop: auto (with mysql, pgsql), on, off"),
@@ -381,6 +398,7 @@ static const struct conf_key parley_keys[] = {
 	DURATION("auth.failures.window", "10m", 1000, 86400000, "the window failures are counted in"),
 	DURATION("auth.failures.delay", "1s", 10, 3600000, "the first delay, doubled at each failure"),
 	DURATION("auth.failures.delay_max", "30s", 10, 3600000, "the longest delay"),
+	PROCESS_USER("auth"),
 	PROCESS_LOG("auth"),
 
 	GROUP("parleyd", "the supervisor"),

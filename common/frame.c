@@ -81,6 +81,8 @@ struct type_spec {
 };
 
 #define ROUTED_FLAGS FRAME_F_RESENT
+/* The types a sender may keep until acknowledged. */
+#define KEPT_FLAGS (FRAME_F_RESENT | FRAME_F_KEPT)
 
 static const struct type_spec type_specs[256] = {
 	[FRAME_HELLO] = { "HELLO", 0, {
@@ -105,21 +107,21 @@ static const struct type_spec type_specs[256] = {
 	[FRAME_PING] = { "PING", 0, { 0 } },
 	[FRAME_PONG] = { "PONG", 0, {
 		[FRAME_TAG_REF_SEQ] = REQ } },
-	[FRAME_ROUTE] = { "ROUTE", ROUTED_FLAGS, {
+	[FRAME_ROUTE] = { "ROUTE", KEPT_FLAGS, {
 		[FRAME_TAG_FROM] = REQ, [FRAME_TAG_TO] = REQ,
 		[FRAME_TAG_ROUTE_KEY] = OPT, [FRAME_TAG_SESSION_ID] = OPT,
 		[FRAME_TAG_STANZA] = REQ } },
-	[FRAME_ACK] = { "ACK", 0, {
+	[FRAME_ACK] = { "ACK", FRAME_F_REJECTED, {
 		[FRAME_TAG_FROM] = REQ, [FRAME_TAG_TO] = REQ,
 		[FRAME_TAG_ACK_SEQ] = REQ_REPEAT } },
-	[FRAME_SESSION_START] = { "SESSION_START", ROUTED_FLAGS | FRAME_F_REANNOUNCE, {
+	[FRAME_SESSION_START] = { "SESSION_START", KEPT_FLAGS | FRAME_F_REANNOUNCE, {
 		[FRAME_TAG_FROM] = REQ, [FRAME_TAG_TO] = REQ,
 		[FRAME_TAG_SESSION_ID] = REQ, [FRAME_TAG_JID] = REQ,
 		[FRAME_TAG_CLIENT_ADDR] = OPT, [FRAME_TAG_STANZA] = OPT } },
 	[FRAME_SESSION_STARTED] = { "SESSION_STARTED", ROUTED_FLAGS, {
 		[FRAME_TAG_FROM] = REQ, [FRAME_TAG_TO] = REQ,
 		[FRAME_TAG_SESSION_ID] = REQ, [FRAME_TAG_JID] = REQ } },
-	[FRAME_SESSION_END] = { "SESSION_END", ROUTED_FLAGS, {
+	[FRAME_SESSION_END] = { "SESSION_END", KEPT_FLAGS, {
 		[FRAME_TAG_FROM] = REQ, [FRAME_TAG_TO] = REQ,
 		[FRAME_TAG_SESSION_ID] = REQ, [FRAME_TAG_JID] = REQ,
 		[FRAME_TAG_CODE] = OPT, [FRAME_TAG_TEXT] = OPT } },
@@ -127,7 +129,7 @@ static const struct type_spec type_specs[256] = {
 		[FRAME_TAG_FROM] = REQ, [FRAME_TAG_TO] = REQ,
 		[FRAME_TAG_SESSION_ID] = REQ, [FRAME_TAG_JID] = REQ,
 		[FRAME_TAG_CODE] = OPT, [FRAME_TAG_TEXT] = OPT } },
-	[FRAME_USER_DELETED] = { "USER_DELETED", ROUTED_FLAGS, {
+	[FRAME_USER_DELETED] = { "USER_DELETED", KEPT_FLAGS, {
 		[FRAME_TAG_FROM] = REQ, [FRAME_TAG_TO] = REQ, [FRAME_TAG_JID] = REQ } },
 	[FRAME_SASL_START] = { "SASL_START", 0, {
 		[FRAME_TAG_FROM] = REQ, [FRAME_TAG_TO] = REQ,
@@ -554,6 +556,8 @@ const char *frame_error_code_name(uint32_t code)
 		[FRAME_ERR_PEER_GONE] = "peer-gone",
 		[FRAME_ERR_OVERLOADED] = "overloaded",
 		[FRAME_ERR_INTERNAL] = "internal",
+		[FRAME_ERR_AWAY] = "away",
+		[FRAME_ERR_REJECTED] = "rejected",
 	};
 
 	if (code >= ARRAY_LEN(names) || names[code] == NULL)

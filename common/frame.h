@@ -29,7 +29,7 @@
 #include "buf.h"
 
 /* Bump on any change to the layout, the types, the tags or their tables. */
-#define FRAME_PROTOCOL_VERSION 1
+#define FRAME_PROTOCOL_VERSION 2
 
 #define FRAME_HEADER_SIZE 12
 #define FRAME_ATTR_HEADER_SIZE 6
@@ -68,6 +68,8 @@ enum {
 	FRAME_F_RESENT = 0x0004,        /* routed types: may be a duplicate */
 	FRAME_F_REANNOUNCE = 0x0008,    /* SESSION_START: sm restarted */
 	FRAME_F_ABORT = 0x0010,         /* SASL_STEP: the client aborted */
+	FRAME_F_KEPT = 0x0020,          /* ROUTE, SESSION_START/END, USER_DELETED: kept until ACK */
+	FRAME_F_REJECTED = 0x0040,      /* ACK: not taken; the sender gets it back */
 };
 
 enum frame_tag {
@@ -123,6 +125,8 @@ enum frame_error_code {
 	FRAME_ERR_PEER_GONE = 6,      /* destination left before delivery */
 	FRAME_ERR_OVERLOADED = 7,     /* destination's queue is full */
 	FRAME_ERR_INTERNAL = 8,
+	FRAME_ERR_AWAY = 9,           /* destination of ours is restarting: keep, wait for PEER_UP */
+	FRAME_ERR_REJECTED = 10,      /* (never on the wire) the receiver's ACK said REJECTED */
 };
 
 /* STATUS of SASL_RESULT: success or an RFC 6120 §6.5 failure condition. */

@@ -50,17 +50,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "router_link.h"
+#include "router_link_int.h"
 #include "tls.h"
-
-enum link_state {
-	LINK_IDLE,
-	LINK_WAITING,
-	LINK_CONNECTING,
-	LINK_TLS,
-	LINK_HELLO,
-	LINK_UP,
-};
 
 static const char *const state_names[] = {
 	[LINK_IDLE] = "idle",
@@ -71,92 +62,10 @@ static const char *const state_names[] = {
 	[LINK_UP] = "up",
 };
 
-struct link_bind {
-	char *name;
-	uint16_t flags;
-	uint32_t seq;   /* the BIND's seq on this connection; 0: not sent on it */
-	bool bound;     /* BIND_OK received on this connection */
-};
-
-struct link_addr {
-	struct sockaddr_storage ss;
-	socklen_t len;
-};
-
-struct router_link {
-	struct loop *loop;
-	struct router_link_callbacks cb;
-	void *arg;
-
-	/* Settings, copied. */
-	char *socket_path;
-	struct link_addr *addrs;  /* TCP: the host's addresses, tried in turn */
-	size_t naddrs;
-	struct tls_context *tls_ctx;
-	char *tls_name;
-	char *where;              /* the router's address, for logs */
-	char *name;
-	char *role;
-	unsigned char *secret;
-	size_t secret_len;
-	size_t max_frame;
-	size_t max_queue;
-	size_t read_per_turn;
-	uint64_t backoff_min;
-	uint64_t backoff_max;
-	uint64_t connect_timeout;
-	uint64_t ping_idle;
-	uint64_t ping_timeout;
-
-	enum link_state state;
-	int fd;
-	struct tls_conn *tls;
-	bool write_blocked;       /* the last write hit EAGAIN (Unix/TCP without TLS) */
-	struct buf in;
-	struct buf out;
-	size_t out_written;       /* bytes of out's head frames already written */
-	struct buf pending;
-	struct buf *building;     /* the buffer a frame is being built in, between begin and end */
-
-	uint32_t next_seq;
-	uint32_t hello_seq;
-	char *router_name;
-
-	struct link_bind *binds;
-	size_t nbinds;
-
-	unsigned attempt;         /* connection attempts since the link was last up */
-	uint64_t rng;
-
-	struct timer *retry_timer;
-	struct timer *deadline_timer;
-	struct timer *ping_timer;
-	struct timer *flush_timer;
-	struct timer *read_timer;
-	uint64_t last_rx;         /* loop time of the last frame received */
-	uint64_t ping_sent;       /* loop time of our unanswered PING; 0: none */
-
-	bool reading;
-	bool refused;             /* a send was refused for a full queue: call `writable` */
-	char *reported;           /* the last reason given to `down`; NULL while up */
-	char close_reason[ERRLEN]; /* an ERROR the router sent before closing */
-
-	int busy;
-	bool doomed;
-};
-
-#define CALLBACK(link, fn, ...) \
-	do { \
-		if ((link)->cb.fn != NULL) { \
-			(link)->busy++; \
-			(link)->cb.fn((link), __VA_ARGS__, (link)->arg); \
-			(link)->busy--; \
-		} \
-	} while (0)
-
 static void link_io(struct loop *loop, int fd, unsigned events, void *arg);
 static void drop(struct router_link *link, const char *fmt, ...) PRINTF_LIKE(2, 3);
 static void schedule_flush(struct router_link *link);
+
 
 /* --- small helpers ------------------------------------------------------------ */
 
@@ -234,29 +143,40 @@ static void close_connection(struct router_link *link)
 }
 
 /* Put the owner's frames that were not wholly written back at the front of
- * `pending`; the link's own frames are made again on the next connection. */
-static void requeue(struct router_link *link)
+ * `pending`; the link's own frames are made again on the next connection.
+ * Kept frames are not: their outbox entries (router_link_keep.c) go again,
+ * with the ones already written, in seq order. */
+static void requeue_from(struct router_link *link, struct buf *keep, const struct buf *from)
 {
-	struct buf keep = BUF_INIT;
-	const char *p = buf_head(&link->out);
-	size_t left = buf_used(&link->out);
+	const char *p = buf_head(from);
+	size_t left = buf_used(from);
 
-	/* Whole frames only ever sit in `out`, and the ones already written
-	 * have been released, so the head is a frame boundary. */
+	/* Whole frames only ever sit in `out` and `pending`, and the ones
+	 * already written have been released, so the head is a frame boundary. */
 	while (left >= FRAME_HEADER_SIZE) {
 		uint32_t len = header_length(p);
 		if (len < FRAME_HEADER_SIZE || len > left)
 			log_fatal("router link: corrupt write queue");
-		if (frame_type_is_routed((enum frame_type)(unsigned char)p[5]))
-			buf_append(&keep, p, len);
+		bool kept = link->outbox != NULL &&
+		    (((unsigned)(unsigned char)p[6] << 8 | (unsigned char)p[7]) & FRAME_F_KEPT);
+		if (frame_type_is_routed((enum frame_type)(unsigned char)p[5]) && !kept)
+			buf_append(keep, p, len);
 		p += len;
 		left -= len;
 	}
-	buf_append(&keep, buf_head(&link->pending), buf_used(&link->pending));
+}
+
+static void requeue(struct router_link *link)
+{
+	struct buf keep = BUF_INIT;
+
+	requeue_from(link, &keep, &link->out);
+	requeue_from(link, &keep, &link->pending);
 	buf_free(&link->pending);
 	link->pending = keep;
 	buf_free(&link->out);
 	link->out_written = 0;
+	keep_connection_lost(link);
 }
 
 static void report_down(struct router_link *link, const char *reason)
@@ -431,6 +351,8 @@ static int flush(struct router_link *link)
 	loop_timer_cancel(link->loop, &link->flush_timer);
 	if (link->fd < 0 || link->state < LINK_HELLO)
 		return 0;
+	if (link->state == LINK_UP)
+		keep_emit_acks(link);
 	while (unwritten(link) > 0) {
 		const char *p = buf_head(&link->out) + link->out_written;
 		size_t len = unwritten(link);
@@ -468,6 +390,8 @@ static int flush(struct router_link *link)
 		uint32_t len = header_length(head + release);
 		if (len > link->out_written - release)
 			break;
+		if (link->outbox != NULL)
+			keep_written(link, head + release);
 		release += len;
 	}
 	buf_consume(&link->out, release);
@@ -494,6 +418,16 @@ static void flush_due(struct loop *loop, void *arg)
 	flush(link);
 	if (link->doomed && link->busy == 0)
 		router_link_free(&link);
+}
+
+uint32_t link_take_seq(struct router_link *link)
+{
+	return take_seq(link);
+}
+
+void link_schedule_flush(struct router_link *link)
+{
+	schedule_flush(link);
 }
 
 static void schedule_flush(struct router_link *link)
@@ -560,6 +494,7 @@ static void go_up(struct router_link *link, const char *router)
 	for (size_t i = 0; i < link->nbinds; i++)
 		link->binds[i].seq = send_control(link, FRAME_BIND, link->binds[i].flags,
 		    link->binds[i].name, 0);
+	keep_resend_lost(link);
 	buf_append(&link->out, buf_head(&link->pending), buf_used(&link->pending));
 	buf_free(&link->pending);
 	schedule_flush(link);
@@ -599,6 +534,8 @@ static void router_error(struct router_link *link, const struct frame *f)
 	if (code == FRAME_ERR_PROTOCOL || code == FRAME_ERR_NOT_AUTHORIZED)
 		snprintf(link->close_reason, sizeof(link->close_reason), "%s%s%s",
 		    frame_error_code_name(code), text ? ": " : "", text ? text : "");
+	if (ref_seq != 0 && keep_error(link, f, code, ref_seq))
+		return;
 	CALLBACK(link, frame, f);
 }
 
@@ -652,7 +589,11 @@ static int handle_frame(struct router_link *link, const struct frame *f)
 		CALLBACK(link, bound, name, f->flags);
 		return 0;
 	}
+	if (keep_frame_in(link, f))
+		return 0;
 	CALLBACK(link, frame, f);
+	if (!link->doomed)
+		keep_after_owner(link, f);
 	return 0;
 }
 
@@ -830,6 +771,8 @@ static int copy_settings(struct router_link *link, const struct router_link_sett
 	    : ROUTER_LINK_CONNECT_TIMEOUT_DEFAULT;
 	link->ping_idle = s->ping_idle_ms ? s->ping_idle_ms : ROUTER_LINK_PING_IDLE_DEFAULT;
 	link->ping_timeout = s->ping_timeout_ms ? s->ping_timeout_ms : ROUTER_LINK_PING_TIMEOUT_DEFAULT;
+	link->keep = s->keep;
+	link->hold = s->hold_ms ? s->hold_ms : ROUTER_LINK_HOLD_DEFAULT;
 
 	link->name = xstrdup(s->name);
 	link->role = xstrdup(s->role);
@@ -890,7 +833,6 @@ struct router_link *router_link_new(struct loop *loop, const struct router_link_
 		link->cb = *callbacks;
 	link->arg = arg;
 	link->fd = -1;
-	link->next_seq = 1;
 	link->reading = true;
 	buf_init(&link->in);
 	buf_init(&link->out);
@@ -899,10 +841,17 @@ struct router_link *router_link_new(struct loop *loop, const struct router_link_
 	link->rng = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)link;
 	if (link->rng == 0)
 		link->rng = 1;
+	/* A random first seq: a restarted process must not reuse the numbers
+	 * its last instance used, or a receiver that remembers them
+	 * (seen.h) would take new frames for copies. */
+	link->next_seq = (uint32_t)(next_random(link) >> 32);
+	if (link->next_seq == 0)
+		link->next_seq = 1;
 	if (copy_settings(link, settings, err, errlen) < 0) {
 		router_link_free(&link);
 		return NULL;
 	}
+	keep_init(link);
 	return link;
 }
 
@@ -927,6 +876,7 @@ void router_link_free(struct router_link **lp)
 	}
 	close_connection(link);
 	loop_timer_cancel(link->loop, &link->retry_timer);
+	keep_fini(link);
 	buf_free(&link->in);
 	buf_free(&link->out);
 	buf_free(&link->pending);
@@ -1051,7 +1001,7 @@ int router_link_end(struct router_link *link, size_t start, uint32_t *seq, char 
 		return errf(err, errlen, "frame of %zu bytes is larger than the limit of %zu", len,
 		    link->max_frame);
 	}
-	if (router_link_queued(link) > link->max_queue) {
+	if (router_link_queued(link) > link->max_queue || keep_over_limit(link, len)) {
 		frame_abort(b, start);
 		link->refused = true;
 		return errf(err, errlen, "the queue to the router is full (%zu bytes, limit %zu)",
@@ -1060,6 +1010,10 @@ int router_link_end(struct router_link *link, size_t start, uint32_t *seq, char 
 	uint32_t s = take_seq(link);
 	if (seq != NULL)
 		*seq = s;
+	if (keep_sent(link, (unsigned char *)buf_head(b) + start, len)) {
+		frame_abort(b, start);   /* kept and parked: it waits in the outbox */
+		return 0;
+	}
 	if (link->state == LINK_UP)
 		schedule_flush(link);
 	return 0;
@@ -1101,26 +1055,6 @@ int router_link_route(struct router_link *link, const char *from, const char *to
 		frame_put_str(b, FRAME_TAG_SESSION_ID, session_id);
 	frame_put(b, FRAME_TAG_STANZA, stanza, len);
 	return router_link_end(link, start, seq, err, errlen);
-}
-
-int router_link_ack(struct router_link *link, const char *from, const char *to,
-    const uint32_t *seqs, size_t n, char *err, size_t errlen)
-{
-	size_t start;
-
-	if (from == NULL)
-		from = link->name;
-	if (check_name("from", from, 1023, err, errlen) < 0 ||
-	    check_name("to", to, 1023, err, errlen) < 0)
-		return -1;
-	if (n == 0)
-		return errf(err, errlen, "nothing to acknowledge");
-	struct buf *b = router_link_begin(link, FRAME_ACK, 0, &start);
-	frame_put_str(b, FRAME_TAG_FROM, from);
-	frame_put_str(b, FRAME_TAG_TO, to);
-	for (size_t i = 0; i < n; i++)
-		frame_put_u32(b, FRAME_TAG_ACK_SEQ, seqs[i]);
-	return router_link_end(link, start, NULL, err, errlen);
 }
 
 void router_link_set_reading(struct router_link *link, bool on)

@@ -76,7 +76,25 @@ struct router_link_settings {
 	uint64_t ping_idle_ms;
 	uint64_t ping_timeout_ms;
 	size_t read_per_turn;      /* bytes read per loop turn, so other fds get their turn */
+
+	/* Reliable hand-off (doc/component-protocol.md, "Kept frames"): keep
+	 * every ROUTE, SESSION_START, SESSION_END and USER_DELETED this link
+	 * sends (flag KEPT) until its receiver acknowledges it, and send it
+	 * again (flag RESENT) after a reconnection or when its destination
+	 * comes back; frames the router answers `away` wait for their
+	 * destination, up to hold_ms. A kept frame that comes back untaken —
+	 * the router could not deliver it, its receiver rejected it (code
+	 * FRAME_ERR_REJECTED), it waited hold_ms for an away destination
+	 * (FRAME_ERR_AWAY), the owner reclaimed it (FRAME_ERR_PEER_GONE) —
+	 * reaches `frame` as an ERROR like the router's: code, text, ref-seq,
+	 * ref-to, session-id, and the stanza of a ROUTE.
+	 * Frames to a shared name are never kept (no binder's departure is
+	 * announced, so nothing could say when to send them again). */
+	bool keep;
+	uint64_t hold_ms;          /* 0: ROUTER_LINK_HOLD_DEFAULT */
 };
+
+#define ROUTER_LINK_HOLD_DEFAULT 60000   /* ms a kept frame waits for an away destination */
 
 /*
  * What the owner is told. Every callback may be NULL. Callbacks may send,
@@ -168,9 +186,32 @@ void router_link_abort(struct router_link *link, size_t start);
 int router_link_route(struct router_link *link, const char *from, const char *to,
     const char *route_key, const char *session_id, const void *stanza, size_t len,
     uint32_t *seq, char *err, size_t errlen);
-/* An ACK frame acknowledging `n` (≥ 1) seqs of frames `to` sent us. */
+/*
+ * Acknowledge `n` (≥ 1) seqs of frames `to` sent us: they are taken care
+ * of (delivered, stored, bounced). Acknowledgements are gathered and leave
+ * as one ACK frame per (from, to) when the link next writes. A receiver
+ * acknowledges a kept frame only once its effect is done, so that a crash
+ * before then makes the sender send it again. Received kept frames are
+ * remembered per sender (the last ROUTER_LINK_SEEN seqs): a RESENT copy of
+ * one already acknowledged is acknowledged again and not passed on, one
+ * still waiting for its acknowledgement is dropped.
+ */
 int router_link_ack(struct router_link *link, const char *from, const char *to,
     const uint32_t *seqs, size_t n, char *err, size_t errlen);
+/* ACK with REJECTED: the frame is not taken (its session is not here);
+ * a sender that kept it gets it back as an ERROR. */
+int router_link_reject(struct router_link *link, const char *from, const char *to, uint32_t seq,
+    char *err, size_t errlen);
+
+#define ROUTER_LINK_SEEN 4096
+
+/* Give back as ERRORs (code FRAME_ERR_PEER_GONE), in the order
+ * they were sent, every kept frame for `name` not yet acknowledged: its
+ * receiver is gone for good (sm at a c2s instance's PEER_DOWN). Frames
+ * still in the write queue are taken out of it. */
+void router_link_reclaim(struct router_link *link, const char *name);
+/* Kept frames not yet acknowledged, and their bytes. */
+size_t router_link_kept(const struct router_link *link, size_t *bytes);
 
 /* Stop (false) or resume (true) reading from the router: the owner's own
  * backpressure (its clients cannot take more). While paused the router's

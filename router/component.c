@@ -293,6 +293,13 @@ void component_bounce(struct peer *p, const struct frame *f, uint32_t code)
 	case FRAME_ERR_OVERLOADED:
 		bounce_stanza(p, r->frame_stanza, "wait", "resource-constraint");
 		break;
+	case FRAME_ERR_AWAY:
+		/* A process of ours is restarting; the router keeps nothing
+		 * for a component, so it hears to try again. */
+		bounce_stanza(p, r->frame_stanza, "wait",
+		    router_is_local_domain(r, frame_get_str(f, FRAME_TAG_TO, NULL)) ?
+		    "service-unavailable" : "remote-server-timeout");
+		break;
 	case FRAME_ERR_INTERNAL:
 		bounce_stanza(p, r->frame_stanza, "wait", "internal-server-error");
 		break;

@@ -1,9 +1,10 @@
 /*
  * config.c — what the router takes from parley.conf, checked once at
  * start: limits, the shared secret (reduced to its digest), the uids
- * allowed on the Unix socket, the shared names and the XEP-0114
- * components. It reads the secret file and the user database, so it runs
- * before the sandbox; it must not open sockets.
+ * allowed on the Unix socket (by default every process's user), the
+ * shared names and the XEP-0114 components. It reads the secret file and
+ * the user database, so it runs before the sandbox; it must not open
+ * sockets.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "conf_user.h"
 #include "router.h"
 #include "router_secret.h"
 
@@ -84,15 +86,26 @@ static int allowed_users(struct router *r, const struct conf *c, struct conf_err
 	int rc = 0;
 	uid_t uid;
 
+	/* By default: whoever the processes run as, each as its own user or
+	 * the top-level one (conf_user.h), and root. */
 	if (!conf_is_set(c, "router.allowed_users")) {
-		const char *user = conf_str(c, "user");
-		if (resolve_user(user, &uid) < 0) {
-			conf_error(errs, c, "user", "no such user: %s", user);
-			return -1;
+		for (size_t i = 0; i < CONF_USER_NPROCESSES; i++) {
+			const char *key = conf_user_key(c, conf_user_processes[i]);
+			const char *user = conf_str(c, key);
+			bool again = false; /* several processes may share "user" */
+			for (size_t j = 0; j < i; j++)
+				again |= strcmp(conf_user_key(c, conf_user_processes[j]), key) == 0;
+			if (again)
+				continue;
+			if (resolve_user(user, &uid) < 0) {
+				conf_error(errs, c, key, "no such user: %s", user);
+				rc = -1;
+				continue;
+			}
+			add_uid(r, uid);
 		}
-		add_uid(r, uid);
 		add_uid(r, 0);
-		return 0;
+		return rc;
 	}
 	for (size_t i = 0; i < conf_strlist_count(c, "router.allowed_users"); i++) {
 		const char *name = conf_strlist_get(c, "router.allowed_users", i);

@@ -108,6 +108,11 @@ int control_bind(struct peer *p, const char *name, uint16_t flags, char *err, si
 	case ROUTE_JOINED:
 	case ROUTE_CHANGED:
 		remember_route(p, route);
+		if (p->role == NULL || strcmp(p->role, "ctl") != 0) {
+			hash_put(r->known, name, strlen(name), (void *)1);
+			if (flags & FRAME_F_DEFAULT_ROUTE)
+				r->had_default = true;
+		}
 		log_info("%s: bound %s%s", p->desc, log_safe(name, safe, sizeof(safe)),
 		    flags_text(flags));
 		break;

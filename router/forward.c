@@ -11,7 +11,9 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "hash.h"
 #include "log.h"
 #include "router.h"
 #include "routes.h"
@@ -71,9 +73,10 @@ void forward_frame(struct peer *src, const struct frame *f, const void *bytes, s
 	 * restarting) never takes the default route: s2s would only bounce
 	 * it back to a domain that is not there either, and the stanza would
 	 * vanish. The sender gets no-route and answers its client. */
-	if (route_find(r->routes, to) == NULL && router_is_local_domain(r, to)) {
-		forward_undeliverable(src, f, FRAME_ERR_NO_ROUTE,
-		    "the local domain \"%s\" is not bound (its process is not up)", to);
+	if (route_find(r->routes, to) == NULL &&
+	    (router_is_local_domain(r, to) || hash_get(r->known, to, strlen(to)) != NULL)) {
+		forward_undeliverable(src, f, FRAME_ERR_AWAY,
+		    "\"%s\" is not bound (its process is not up)", to);
 		return;
 	}
 	struct peer *dst = route_lookup(r->routes, to, key, keylen);
@@ -84,8 +87,12 @@ void forward_frame(struct peer *src, const struct frame *f, const void *bytes, s
 			    log_safe(to, safe, sizeof(safe)), frame_type_name(f->type),
 			    (unsigned long)f->seq);
 		}
-		forward_undeliverable(src, f, FRAME_ERR_NO_ROUTE,
-		    "nobody has bound \"%s\" and there is no default route", to);
+		if (r->had_default)
+			forward_undeliverable(src, f, FRAME_ERR_AWAY, "nobody has bound \"%s\" and "
+			    "the default route is not bound (its process is not up)", to);
+		else
+			forward_undeliverable(src, f, FRAME_ERR_NO_ROUTE,
+			    "nobody has bound \"%s\" and there is no default route", to);
 		return;
 	}
 	forward_deliver(src, dst, f, bytes, len);

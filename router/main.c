@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "daemon.h"
+#include "hash.h"
 #include "log.h"
 #include "loop.h"
 #include "router.h"
@@ -103,6 +104,7 @@ int main(int argc, char **argv)
 	    component_init(&r, err, sizeof(err)) < 0)
 		fail(&r, "cannot start", err);
 	r.routes = route_table_new(r.shared_names, r.nshared_names);
+	r.known = hash_new(16);
 
 	/* 3. Give up everything else. */
 	rc = router_sandbox(&r, err, sizeof(err));
@@ -124,6 +126,7 @@ int main(int argc, char **argv)
 	router_peers_close_all(&r);
 	router_unlisten(&r);
 	route_table_free(&r.routes);
+	hash_free(&r.known, NULL);
 	component_fini(&r);
 	loop_free(&r.loop);
 	router_unconfigure(&r);

@@ -131,6 +131,12 @@ struct router {
 
 	/* State. */
 	struct route_table *routes;
+	/* Names frame peers (not parleyctl) have bound since this router
+	 * started, and whether one was the default route: a frame for such
+	 * a name while nobody binds it is for a process that is restarting,
+	 * answered `away` (its sender keeps it) rather than no-route. */
+	struct hash *known;
+	bool had_default;
 	struct peer *peers; /* every open connection */
 	size_t npeers;
 	uint64_t peer_ids;

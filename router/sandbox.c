@@ -4,7 +4,7 @@
  * that: it reads and writes descriptors it holds, accepts connections on
  * its listeners, and, when it stops, removes its socket file.
  *
- *   user      the configured user and group (sandbox_drop_user)
+ *   user      router.user and router.group, or the top-level ones (conf_user.h)
  *   privs     no_new_privs
  *   files     Landlock: only the socket's directory, with the right to
  *             remove the socket; with a log file, its directory too, so
@@ -27,6 +27,7 @@
 
 #include <openssl/evp.h>
 
+#include "conf_user.h"
 #include "jid.h"
 #include "landlock.h"
 #include "log.h"
@@ -82,7 +83,7 @@ int router_sandbox(struct router *r, char *err, size_t errlen)
 	/* A violation is reported in the router's own log. */
 	sandbox_report_violations_to(r->report_fd >= 0 ? r->report_fd : 2, log_process());
 	const struct sandbox_spec spec = {
-		.user = conf_str(c, "user"), .group = conf_str(c, "group"),
+		.user = conf_user_for(c, "router"), .group = conf_group_for(c, "router"),
 		.paths = paths, .npaths = npaths,
 		.syscalls = policy, .on_violation = SANDBOX_REPORT,
 	};

@@ -90,6 +90,7 @@ static void keepalive_cb(struct loop *loop, void *arg)
 	if (c->phase == PHASE_STREAM && c->header_sent && now - c->last_write >= every &&
 	    buf_used(&c->out) == 0) {
 		buf_append(&c->out, " ", 1);
+		c->appended++;
 		schedule_pump(c);
 	}
 	c->keepalive_timer = loop_timer_add(loop, every, keepalive_cb, c);
@@ -117,6 +118,8 @@ struct conn *conn_new(struct s2s *s2s, int fd, enum conn_dir dir, bool connectin
 		return NULL;
 	}
 	c->phase = connecting ? PHASE_CONNECTING : PHASE_STREAM;
+	if (dir == CONN_OUT)
+		c->acks.free_item = outgoing_free_item;
 	c->last_read = c->last_write = c->rate_window = loop_now_ms(s2s->loop);
 	c->next = s2s->conns;
 	if (s2s->conns != NULL)
@@ -151,11 +154,17 @@ void conn_free(struct conn **cp)
 	*cp = NULL;
 	s2s = c->s2s;
 	c->phase = PHASE_CLOSING;
+	/* What reached the kernel is answered; the rest goes back to the
+	 * pair (sent again on a new stream) or, without one, bounced. */
+	write_acks_due(&c->acks, c->appended - buf_used(&c->out), s2s->link);
 	if (c->owner != NULL) {
 		struct out *o = c->owner;
 		c->owner = NULL;
 		out_conn_gone(o, c);
 	}
+	if (write_acks_count(&c->acks) > 0)
+		out_unwritten(s2s, &c->acks);
+	write_acks_fini(&c->acks);
 	if (c->dir == CONN_IN && c->addr_key[0] != '\0')
 		netaddr_count_release(s2s->per_addr, c->addr_key);
 	if (c->prev != NULL)
@@ -195,6 +204,10 @@ static void flush(struct conn *c)
 	if (c->broken || c->phase == PHASE_TLS_HANDSHAKE || c->phase == PHASE_CONNECTING)
 		return;
 	int rc = sock_flush(&c->out, c->fd, c->tls, err, sizeof(err));
+	/* Stanzas whose last byte left are answered now, even if the
+	 * connection failed just after. */
+	if (write_acks_count(&c->acks) > 0)
+		write_acks_due(&c->acks, c->appended - buf_used(&c->out), c->s2s->link);
 	if (rc < 0) {
 		log_debug("%s: write: %s", c->addr, err);
 		c->broken = true;
@@ -208,16 +221,50 @@ static void flush(struct conn *c)
 		schedule_pump(c);
 }
 
-void conn_write(struct conn *c, const void *data, size_t len)
+/* Queue bytes; false when the connection takes no more (our side shut). */
+static bool append(struct conn *c, const void *data, size_t len)
 {
 	if (c->phase == PHASE_CLOSING && c->wr_closed)
-		return;
+		return false;
 	buf_append(&c->out, data, len);
+	c->appended += len;
 	c->last_write = loop_now_ms(c->s2s->loop);
+	return true;
+}
+
+static void write_soon(struct conn *c)
+{
 	if (!c->in_feed)
 		flush(c);
 	else
 		schedule_pump(c);
+}
+
+void conn_write(struct conn *c, const void *data, size_t len)
+{
+	if (append(c, data, len))
+		write_soon(c);
+}
+
+void conn_write_outgoing(struct conn *c, const struct stanza *wire, struct outgoing *og)
+{
+	struct buf b = BUF_INIT;
+
+	stanza_write(wire, &b, NS_SERVER);
+	bool queued = append(c, buf_head(&b), buf_used(&b));
+	buf_free(&b);
+	og->writes++;
+	if (og->sender == NULL) {
+		/* Nobody to answer: written or not, it is done with. */
+		outgoing_free(&og);
+	} else {
+		/* Its ACK is owed once the last byte is written (flush());
+		 * unqueued, it waits for the connection's end to go back. */
+		write_acks_add_item(&c->acks, S2S_NAME, og->sender, og->seq,
+		    queued ? c->appended : UINT64_MAX, og);
+	}
+	if (queued)
+		write_soon(c);
 }
 
 void conn_write_stanza(struct conn *c, const struct stanza *st)

@@ -26,6 +26,14 @@
  * error (remote-server-not-found, or remote-server-timeout for the
  * timeout) and answers the pending verifications as failed; nothing
  * queued is dropped in silence. The failure is logged once, here.
+ *
+ * Each stanza carries the ROUTE frame it came in (struct outgoing): its
+ * sender is acknowledged when the stanza's last byte is written to the
+ * socket (conn.c) or when it is bounced, never before. A ready stream that
+ * dies with stanzas still in its write buffer gives them back: they go to
+ * the front of the queue and the pair is set up again (a stanza lost that
+ * way twice is bounced). A stopping s2s leaves the stanzas its senders
+ * keep unanswered, so that they come again to the next s2s.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -65,7 +73,7 @@ struct out {
 	struct s2s_targets *targets;
 	size_t ti, ai;
 	struct conn *conn;
-	struct stanza **queue;
+	struct outgoing **queue;	/* not yet written, oldest first */
 	size_t nqueue;
 	struct verify_request *verifies;
 	size_t nverifies;
@@ -91,8 +99,9 @@ static void out_free(struct out **op)
 	loop_timer_cancel(o->s2s->loop, &o->attempt);
 	if (o->conn != NULL)
 		o->conn->owner = NULL;
+	/* Only an empty queue is forgotten (fail() answers every stanza). */
 	for (size_t i = 0; i < o->nqueue; i++)
-		stanza_free(&o->queue[i]);
+		outgoing_free(&o->queue[i]);
 	free(o->queue);
 	for (size_t i = 0; i < o->nverifies; i++) {
 		free(o->verifies[i].id);
@@ -123,8 +132,11 @@ static void fail(struct out *o, const char *condition, const char *why)
 	    o->nqueue, o->nqueue == 1 ? "" : "s", condition);
 	snprintf(text, sizeof(text), "%s: %s", o->remote, why);
 	for (size_t i = 0; i < o->nqueue; i++) {
-		s2s_bounce(s2s, o->queue[i], timeout ? "wait" : "cancel", condition, text);
-		stanza_free(&o->queue[i]);
+		if (s2s->stopping)
+			outgoing_stopping(s2s, &o->queue[i]);
+		else
+			outgoing_bounce(s2s, &o->queue[i], timeout ? "wait" : "cancel", condition,
+			    text);
 	}
 	o->nqueue = 0;
 	for (size_t i = 0; i < o->nverifies; i++)
@@ -150,14 +162,15 @@ static void deadline_cb(struct loop *loop, void *arg)
 	fail(o, "remote-server-timeout", "not connected within s2s.connect_timeout");
 }
 
-/* Stanzas travel as jabber:client inside the suite, jabber:server here. */
-static void write_stanza(struct out *o, const struct stanza *st)
+/* Stanzas travel as jabber:client inside the suite, jabber:server here.
+ * og is the connection's from now on (conn_write_outgoing). */
+static void write_stanza(struct out *o, struct outgoing *og)
 {
 	struct stanza *wire = stanza_new_empty();
 	struct buf qname = BUF_INIT;
 
-	stanza_translate_ns(wire, STANZA_NONE, st, stanza_root(st), NS_SERVER, &qname);
-	conn_write_stanza(o->conn, wire);
+	stanza_translate_ns(wire, STANZA_NONE, og->st, stanza_root(og->st), NS_SERVER, &qname);
+	conn_write_outgoing(o->conn, wire, og);
 	buf_free(&qname);
 	stanza_free(&wire);
 }
@@ -337,18 +350,94 @@ void out_tls_up(struct conn *c)
 	conn_send_header(c, o->local, o->remote, false);
 }
 
+/* The stanzas c never wrote to its socket go back to the front of the
+ * queue, in order, for the next stream; one already lost that way
+ * S2S_MAX_WRITES times is bounced instead, so a peer that keeps taking
+ * streams and dropping them cannot hold it for ever. */
+#define S2S_MAX_WRITES 2
+static size_t take_back(struct out *o, struct conn *c)
+{
+	struct outgoing **back = NULL;
+	struct write_ack e;
+	size_t n = 0;
+	char text[ERRLEN];
+
+	while (write_acks_take(&c->acks, &e)) {
+		struct outgoing *og = e.item;
+		write_ack_clear(&e);
+		if (og->writes >= S2S_MAX_WRITES) {
+			snprintf(text, sizeof(text), "%s: the stream was lost %u times before the "
+			    "stanza was written", o->remote, og->writes);
+			outgoing_bounce(o->s2s, &og, "wait", "remote-server-timeout", text);
+			continue;
+		}
+		back = xreallocarray(back, n + 1, sizeof(*back));
+		back[n++] = og;
+	}
+	if (n == 0)
+		return 0;
+	o->queue = xreallocarray(o->queue, o->nqueue + n, sizeof(*o->queue));
+	memmove(o->queue + n, o->queue, o->nqueue * sizeof(*o->queue));
+	memcpy(o->queue, back, n * sizeof(*back));
+	o->nqueue += n;
+	free(back);
+	return n;
+}
+
+/* A ready stream went away with stanzas still to write (given back, or
+ * queued while it was closing): set the pair up again, from DNS on, with
+ * a fresh s2s.connect_timeout. Verifications it carried are asked again. */
+static void reconnect(struct out *o, size_t taken_back)
+{
+	struct s2s *s2s = o->s2s;
+
+	log_info("%s -> %s: stream lost with %zu stanza%s not written (%zu given back): "
+	    "connecting again", o->local, o->remote, o->nqueue, o->nqueue == 1 ? "" : "s",
+	    taken_back);
+	s2s_targets_free(&o->targets);
+	o->ti = o->ai = 0;
+	o->stream_up = o->dialback_offered = o->cert_ok = false;
+	o->last_error[0] = '\0';
+	for (size_t i = 0; i < o->nverifies; i++)
+		o->verifies[i].sent = false;
+	o->state = OUT_RESOLVING;
+	loop_timer_cancel(s2s->loop, &o->deadline);
+	o->deadline = loop_timer_add(s2s->loop, s2s->cfg.connect_timeout_ms, deadline_cb, o);
+	o->deadline_at = loop_now_ms(s2s->loop) + s2s->cfg.connect_timeout_ms;
+	o->query = s2s_dns_resolve(s2s->dns, o->remote, dns_done, o);
+}
+
 void out_conn_gone(struct out *o, struct conn *c)
 {
-	(void)c;
 	loop_timer_cancel(o->s2s->loop, &o->attempt);
 	o->conn = NULL;
+	size_t taken_back = take_back(o, c);
 	if (o->state == OUT_READY && o->nverifies == 0 && o->nqueue == 0) {
 		log_debug("%s -> %s: stream closed", o->local, o->remote);
 		forget(o);
 		return;
 	}
+	if (o->state == OUT_READY && o->nqueue > 0 && !o->s2s->stopping) {
+		reconnect(o, taken_back);
+		return;
+	}
 	fail(o, "remote-server-not-found", o->last_error[0] != '\0' ? o->last_error :
 	    "the stream was closed before it was usable");
+}
+
+void out_unwritten(struct s2s *s2s, struct write_acks *wa)
+{
+	struct write_ack e;
+
+	while (write_acks_take(wa, &e)) {
+		struct outgoing *og = e.item;
+		write_ack_clear(&e);
+		if (s2s->stopping)
+			outgoing_stopping(s2s, &og);
+		else
+			outgoing_bounce(s2s, &og, "wait", "remote-server-timeout",
+			    "the stream was lost before the stanza was written");
+	}
 }
 
 static struct out *out_get(struct s2s *s2s, const char *local, const char *remote)
@@ -377,30 +466,30 @@ static struct out *out_get(struct s2s *s2s, const char *local, const char *remot
 	return o;
 }
 
-void out_send(struct s2s *s2s, const char *local, const char *remote, struct stanza *st)
+void out_send(struct s2s *s2s, const char *local, const char *remote, struct outgoing *og)
 {
 	struct out *o = out_get(s2s, local, remote);
 	char text[160];
 
-	if (o->state == OUT_READY && o->conn != NULL) {
+	/* A stream that is closing (idle) takes nothing more: the stanza
+	 * waits for the next one (out_conn_gone). */
+	if (o->state == OUT_READY && o->conn != NULL && o->conn->phase == PHASE_STREAM) {
 		if (buf_used(&o->conn->out) > s2s->cfg.max_write_queue) {
 			snprintf(text, sizeof(text), "%s is not reading fast enough", remote);
-			s2s_bounce(s2s, st, "wait", "resource-constraint", text);
+			outgoing_bounce(s2s, &og, "wait", "resource-constraint", text);
 		} else {
-			write_stanza(o, st);
+			write_stanza(o, og);
 		}
-		stanza_free(&st);
 		return;
 	}
 	if (o->nqueue >= s2s->cfg.max_queue) {
 		snprintf(text, sizeof(text), "too many stanzas waiting for %s (s2s.max_queue)",
 		    remote);
-		s2s_bounce(s2s, st, "wait", "resource-constraint", text);
-		stanza_free(&st);
+		outgoing_bounce(s2s, &og, "wait", "resource-constraint", text);
 		return;
 	}
 	o->queue = xreallocarray(o->queue, o->nqueue + 1, sizeof(*o->queue));
-	o->queue[o->nqueue++] = st;
+	o->queue[o->nqueue++] = og;
 }
 
 void out_verify(struct s2s *s2s, const char *local, const char *remote, struct conn *in,
@@ -476,7 +565,7 @@ static void ready(struct out *o, const char *method)
 	    method, o->conn->tls_on ? "TLS" : "no TLS", o->nqueue, o->nqueue == 1 ? "" : "s");
 	for (size_t i = 0; i < o->nqueue; i++) {
 		write_stanza(o, o->queue[i]);
-		stanza_free(&o->queue[i]);
+		o->queue[i] = NULL;
 	}
 	o->nqueue = 0;
 }

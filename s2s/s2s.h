@@ -15,7 +15,8 @@
  *               EXTERNAL, dialback requests and verifications, stanzas
  *               of verified pairs, the negotiation deadline
  *   dialback.c  the XEP-0185 key
- *   link.c      the router link: stanzas in and out of the suite
+ *   link.c      the router link: stanzas in and out of the suite, and the
+ *               acknowledgement each ROUTE is owed once taken care of
  *   sandbox.c   user, no_new_privs, Landlock, seccomp
  *
  * doc/s2s.md describes the behaviour.
@@ -35,6 +36,7 @@
 #include "router_link.h"
 #include "stanza.h"
 #include "tls.h"
+#include "write_acks.h"
 #include "xml_stream.h"
 
 #define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
@@ -81,6 +83,17 @@ struct listener {
 
 struct conn;
 struct out;
+
+/* A stanza from the suite on its way to another server, with the ROUTE
+ * frame it came in: its sender is owed an ACK once the stanza has been
+ * written to the remote stream's socket, or bounced (doc/s2s.md). */
+struct outgoing {
+	struct stanza *st;	/* jabber:client */
+	char *sender;		/* the frame's `from`; NULL: nobody to answer (our own bounces) */
+	uint32_t seq;
+	bool kept;		/* FRAME_F_KEPT: unanswered, it is sent to us again */
+	unsigned writes;	/* connections it has been written into */
+};
 
 struct s2s {
 	struct loop *loop;
@@ -149,6 +162,10 @@ struct conn {
 	struct tls_conn *tls;
 	struct xml_stream *xs;
 	struct buf out;
+	uint64_t appended;	/* bytes ever appended to `out`: written = appended - buf_used */
+	/* CONN_OUT: the stanzas in `out` (items: struct outgoing), each
+	 * acknowledged to its sender once its last byte is written. */
+	struct write_acks acks;
 	struct timer *idle_timer;
 	struct timer *keepalive_timer;
 	struct timer *pump_timer;
@@ -191,6 +208,10 @@ struct conn *conn_new(struct s2s *s2s, int fd, enum conn_dir dir, bool connectin
     const char *addr, const char *addr_key);
 void conn_write(struct conn *c, const void *data, size_t len);
 void conn_write_stanza(struct conn *c, const struct stanza *st);
+/* Write `wire` (og's stanza as it goes out) and take `og`: its sender is
+ * acknowledged when the bytes reach the kernel (a CONN_OUT with an owner;
+ * if the connection dies first, out.c gets og back). */
+void conn_write_outgoing(struct conn *c, const struct stanza *wire, struct outgoing *og);
 void conn_close(struct conn *c, const char *why);
 void conn_start_tls(struct conn *c);
 /* After SASL success (RFC 6120 §6.4.6): the parser starts over with the
@@ -205,8 +226,9 @@ struct conn *conn_find(struct s2s *s2s, uint64_t serial);
 
 /* out.c */
 extern const struct xml_stream_callbacks out_xml_callbacks;
-/* Take a stanza (jabber:client, owned from now on) for `remote`. */
-void out_send(struct s2s *s2s, const char *local, const char *remote, struct stanza *st);
+/* Take a stanza (owned from now on) for `remote`: it is written out, or
+ * bounced, and its sender answered then. */
+void out_send(struct s2s *s2s, const char *local, const char *remote, struct outgoing *og);
 /* Ask the authoritative server of `remote` whether `key` is right for the
  * incoming stream `in` (its id) claiming to come from `remote` to `local`. */
 void out_verify(struct s2s *s2s, const char *local, const char *remote, struct conn *in,
@@ -217,6 +239,8 @@ void out_connected(struct conn *c);
 void out_connect_failed(struct out *o, const char *why);
 void out_tls_up(struct conn *c);
 void out_conn_gone(struct out *o, struct conn *c);
+/* The stanzas a dying connection never wrote that no pair took back. */
+void out_unwritten(struct s2s *s2s, struct write_acks *wa);
 void out_free_all(struct s2s *s2s);
 
 /* in.c */
@@ -244,11 +268,23 @@ int dialback_secret_derive(const void *router_secret, size_t len, char *out);
 
 /* link.c */
 int s2s_link_setup(struct s2s *s2s, char *err, size_t errlen);
-/* A stanza for the suite (jabber:client tree): to the domain of its `to`. */
-void s2s_deliver(struct s2s *s2s, const struct stanza *st);
-/* Its sender gets it back as an error (never for an error). */
-void s2s_bounce(struct s2s *s2s, struct stanza *st, const char *type, const char *condition,
+/* A stanza for the suite (jabber:client tree): to the domain of its `to`.
+ * 0 passed to the router (or dropped for good: no usable `to`); -1 when
+ * the router link refused it (logged): the caller still answers for it. */
+int s2s_deliver(struct s2s *s2s, const struct stanza *st);
+/* Its sender gets it back as an error (never for an error: that one is
+ * dropped, 0). -1 as for s2s_deliver. */
+int s2s_bounce(struct s2s *s2s, struct stanza *st, const char *type, const char *condition,
     const char *text);
+void outgoing_free(struct outgoing **og);
+void outgoing_free_item(void *og);	/* for write_acks.free_item */
+/* Bounce og's stanza and answer its sender (ACK; ACK with REJECTED if the
+ * bounce could not be passed on); og is freed. */
+void outgoing_bounce(struct s2s *s2s, struct outgoing **og, const char *type,
+    const char *condition, const char *text);
+/* s2s is stopping with og not written: a kept one is left unanswered
+ * (its sender sends it again to the next s2s), any other bounced. */
+void outgoing_stopping(struct s2s *s2s, struct outgoing **og);
 
 /* sandbox.c */
 int s2s_sandbox(struct s2s *s2s, char *err, size_t errlen);

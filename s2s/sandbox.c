@@ -2,7 +2,7 @@
  * sandbox.c — s2s's sandbox, applied once its listeners are open, its TLS
  * keys and CA file read and its resolver set up:
  *
- *   user      the configured user and group
+ *   user      s2s.user and s2s.group, or the top-level ones (conf_user.h)
  *   privs     no_new_privs
  *   files     Landlock with no paths; with a log file, its directory, so
  *             that SIGHUP can reopen the file after rotation
@@ -15,6 +15,7 @@
 
 #include <openssl/rand.h>
 
+#include "conf_user.h"
 #include "jid.h"
 #include "log.h"
 #include "s2s.h"
@@ -36,6 +37,6 @@ static void warm_up(void)
 int s2s_sandbox(struct s2s *s2s, char *err, size_t errlen)
 {
 	warm_up();
-	return sandbox_daemon(conf_str(s2s->conf, "user"), conf_str(s2s->conf, "group"),
+	return sandbox_daemon(conf_user_for(s2s->conf, "s2s"), conf_group_for(s2s->conf, "s2s"),
 	    s2s->log_target, s2s->report_fd, "stdio unix inet dns", err, errlen);
 }

@@ -5,6 +5,13 @@
  * ROUTE frames (acknowledged, parsed, handed to route.c), PEER_DOWN of a
  * c2s instance (its sessions end) and the router's ERRORs. It decides
  * which session a frame is about; what a stanza means is route.c's.
+ *
+ * Reliable hand-off (doc/component-protocol.md, "Kept frames"): sm keeps
+ * what it sends until acknowledged, and acknowledges what it is sent only
+ * once handled — delivered, stored, bounced — so that a frame in hand when
+ * sm dies comes again to the next sm. What comes back untaken (a c2s gone
+ * or without the session, a destination away too long) comes back from
+ * the link as an ERROR, like the router's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,35 +24,6 @@
 #include "xml_stream.h"
 
 #define SM_NAME "sm"
-/* How many ROUTE seqs per sender are remembered to recognize a RESENT
- * duplicate: more than a sender has in flight across a router restart. */
-#define SEEN_MAX 4096
-
-struct seen {
-	uint32_t seq[SEEN_MAX];
-	size_t next, count;
-};
-
-/* Record (from, seq); true if it was already there and the frame is a
- * RESENT copy of one handled before (component-protocol.md, RESENT). */
-static bool seen_before(struct sm *sm, const char *from, uint32_t seq, bool resent)
-{
-	struct seen *s = hash_get(sm->seen, from, strlen(from));
-
-	if (s == NULL) {
-		s = xcalloc(1, sizeof(*s));
-		hash_put(sm->seen, from, strlen(from), s);
-	}
-	if (resent)
-		for (size_t i = 0; i < s->count; i++)
-			if (s->seq[i] == seq)
-				return true;
-	s->seq[s->next] = seq;
-	s->next = (s->next + 1) % SEEN_MAX;
-	if (s->count < SEEN_MAX)
-		s->count++;
-	return false;
-}
 
 /* SESSION_STARTED / SESSION_END / SESSION_ENDED to a c2s instance. */
 static void session_frame(struct sm *sm, enum frame_type type, const char *from, const char *c2s,
@@ -169,7 +147,6 @@ static void session_start(struct sm *sm, const struct frame *f)
 static void user_deleted(struct sm *sm, const struct frame *f)
 {
 	const char *from = frame_get_str(f, FRAME_TAG_FROM, NULL);
-	const char *to = frame_get_str(f, FRAME_TAG_TO, NULL);
 	const char *jid_s = frame_get_str(f, FRAME_TAG_JID, NULL);
 	struct jid *jid = NULL;
 	char err[ERRLEN];
@@ -196,9 +173,6 @@ static void user_deleted(struct sm *sm, const struct frame *f)
 	log_info("%s: account %s removed, %zu session%s ended", from, jid_bare_str(bare), n,
 	    n == 1 ? "" : "s");
 	jid_free(&bare);
-	uint32_t seq = f->seq;
-	if (router_link_ack(sm->link, to, from, &seq, 1, err, sizeof(err)) < 0)
-		log_warn("cannot acknowledge USER_DELETED to %s: %s", from, err);
 }
 
 static void session_end(struct sm *sm, const struct frame *f)
@@ -262,7 +236,6 @@ static void unknown_session(struct sm *sm, const struct frame *f, const void *da
 static void route(struct sm *sm, const struct frame *f)
 {
 	const char *from = frame_get_str(f, FRAME_TAG_FROM, NULL);
-	const char *to = frame_get_str(f, FRAME_TAG_TO, NULL);
 	const char *sid = frame_get_str(f, FRAME_TAG_SESSION_ID, NULL);
 	struct sm_session *s = NULL;
 	const void *data;
@@ -270,14 +243,6 @@ static void route(struct sm *sm, const struct frame *f)
 	struct sm_pkt p;
 	char err[ERRLEN];
 
-	/* We are the final receiver: whatever happens next (delivered,
-	 * bounced, dropped by the rules) the frame is taken care of. */
-	if (router_link_ack(sm->link, to, from, &f->seq, 1, err, sizeof(err)) < 0)
-		log_warn("cannot acknowledge %s's frame %u: %s", from, f->seq, err);
-	if (seen_before(sm, from, f->seq, (f->flags & FRAME_F_RESENT) != 0)) {
-		log_debug("%s: frame %u resent, already handled", from, f->seq);
-		return;
-	}
 	(void)frame_get(f, FRAME_TAG_STANZA, &data, &len);
 	if (sid != NULL && (s = session_find(sm->sessions, from, sid)) == NULL) {
 		unknown_session(sm, f, data, len);
@@ -309,7 +274,6 @@ static void peer_down(struct sm *sm, const char *name)
 	struct sm_session **list;
 	size_t n;
 
-	free(hash_del(sm->seen, name, strlen(name)));
 	if (strncmp(name, "c2s.", 4) != 0)
 		return;
 	list = session_list_of_c2s(sm->sessions, name, &n);
@@ -318,32 +282,73 @@ static void peer_down(struct sm *sm, const char *name)
 	for (size_t i = 0; i < n; i++)
 		sm_session_end(sm, &list[i]);
 	free(list);
+	/* What we sent it and it never acknowledged died with it: back it
+	 * comes (as ERRORs, below), to be delivered again now that its
+	 * sessions are gone — to the user's other resources or offline. */
+	router_link_reclaim(sm->link, name);
 }
 
-/* The router could not deliver something of ours: a ROUTE to a c2s that
- * went away, most often. Its sender gets an error (never for an error). */
+/* Whether a stanza that could not reach one session should be routed
+ * again: the frame never reached its client (its c2s is gone or no longer
+ * has the session), so RFC 6121 §8.5.3 decides again, now that the session
+ * is gone. An overloaded or refusing destination would only refuse again. */
+static bool route_again(uint32_t code)
+{
+	return code == FRAME_ERR_REJECTED || code == FRAME_ERR_PEER_GONE ||
+	    code == FRAME_ERR_AWAY;
+}
+
+/* Something of ours came back untaken: the router's ERROR, or a kept frame
+ * the link gives back in the same shape. */
 static void router_error(struct sm *sm, const struct frame *f)
 {
 	uint32_t code = 0;
 	const char *ref_to = frame_get_str(f, FRAME_TAG_REF_TO, NULL);
+	const char *sid = frame_get_str(f, FRAME_TAG_SESSION_ID, NULL);
+	const char *text = frame_get_str(f, FRAME_TAG_TEXT, NULL);
 	const void *data;
 	size_t len;
 	struct sm_pkt p;
 	char err[ERRLEN];
 
 	(void)frame_get_u32(f, FRAME_TAG_CODE, &code);
-	log_info("the router could not deliver a frame to %s: %s", ref_to != NULL ? ref_to : "?",
-	    frame_error_code_name(code));
+	log_info("a frame for %s came back: %s%s%s", ref_to != NULL ? ref_to : "?",
+	    frame_error_code_name(code), text != NULL ? ": " : "", text != NULL ? text : "");
 	if (!frame_get(f, FRAME_TAG_STANZA, &data, &len))
 		return;
-	/* A frame for another server's domain found no s2s: that server
-	 * is out of reach (RFC 6120 §8.3.3.16); anything else (a c2s gone)
-	 * leaves the stanza without a taker. */
-	if (parse_pkt(sm, data, len, NULL, &p, err, sizeof(err)) == 0 && p.kind != SM_PRESENCE) {
-		bool remote = p.to != NULL && !sm_is_local_domain(sm, jid_domainpart(p.to));
-		sm_bounce(sm, &p, "cancel", remote ? "remote-server-not-found" :
-		    "service-unavailable");
+	/* The c2s does not have that session (or is gone): neither do we. */
+	struct sm_session *s;
+	if (ref_to != NULL && sid != NULL && route_again(code) &&
+	    (s = session_find(sm->sessions, ref_to, sid)) != NULL) {
+		log_info("%s has no session %s: %s's session ends", ref_to, sid,
+		    jid_full_str(s->jid));
+		sm_session_end(sm, &s);
 	}
+	if (parse_pkt(sm, data, len, NULL, &p, err, sizeof(err)) < 0 || p.kind == SM_PRESENCE) {
+		sm_pkt_fini(&p);
+		return;
+	}
+	bool remote = p.to != NULL && !sm_is_local_domain(sm, jid_domainpart(p.to));
+	if (!remote && sid != NULL && route_again(code) && p.from != NULL) {
+		/* A copy of a message to a bare JID: the other resources had
+		 * theirs; only with none left does it go (offline). */
+		if (p.kind == SM_MESSAGE && jid_is_bare(p.to) &&
+		    session_best(sm->sessions, jid_bare_str(p.to), NULL, 0) > 0)
+			log_debug("a copy for a gone session of %s dropped: others got it",
+			    jid_bare_str(p.to));
+		else
+			sm_route(sm, &p);
+		sm_pkt_fini(&p);
+		return;
+	}
+	/* A frame for another server's domain found no s2s: that server
+	 * is out of reach (RFC 6120 §8.3.3.16); anything else leaves the
+	 * stanza without a taker. */
+	if (remote)
+		sm_bounce(sm, &p, code == FRAME_ERR_AWAY ? "wait" : "cancel",
+		    code == FRAME_ERR_AWAY ? "remote-server-timeout" : "remote-server-not-found");
+	else
+		sm_bounce(sm, &p, "cancel", "service-unavailable");
 	sm_pkt_fini(&p);
 }
 
@@ -356,6 +361,22 @@ static void link_frame(struct router_link *link, const struct frame *f, void *ar
 		sm_core_submit(sm, f);
 	else
 		sm_link_dispatch(sm, f);
+}
+
+/* Kept frames are acknowledged once handled; ROUTE and USER_DELETED
+ * always (parleyctl waits for its ACK). */
+static void acknowledge(struct sm *sm, const struct frame *f)
+{
+	char err[ERRLEN];
+	bool ack = (f->flags & FRAME_F_KEPT) || f->type == FRAME_ROUTE ||
+	    f->type == FRAME_USER_DELETED;
+
+	if (!ack)
+		return;
+	const char *from = frame_get_str(f, FRAME_TAG_FROM, NULL);
+	if (router_link_ack(sm->link, frame_get_str(f, FRAME_TAG_TO, NULL), from, &f->seq, 1, err,
+	    sizeof(err)) < 0)
+		log_warn("cannot acknowledge %s's frame %u: %s", from, f->seq, err);
 }
 
 void sm_link_dispatch(struct sm *sm, const struct frame *f)
@@ -382,8 +403,9 @@ void sm_link_dispatch(struct sm *sm, const struct frame *f)
 	default:
 		/* SESSION_ENDED (c2s confirming an end we asked for), ACKs of
 		 * our ROUTEs, PEER_UP: nothing to do. */
-		break;
+		return;
 	}
+	acknowledge(sm, f);
 }
 
 int sm_link_open(struct sm *sm, int instance, char *err, size_t errlen)
@@ -401,12 +423,13 @@ int sm_link_open(struct sm *sm, int instance, char *err, size_t errlen)
 		.name = SM_NAME, .role = "sm",
 		.secret = secret, .secret_len = secret_len,
 		.max_frame = (size_t)conf_size(c, "router.max_frame"),
+		.keep = true,
+		.hold_ms = (uint64_t)conf_duration_ms(c, "router.hold"),
 	};
 	const struct router_link_callbacks cbs = {
 		/* router_link logs up, down and refused binds itself. */
 		.frame = link_frame,
 	};
-	sm->seen = hash_new(16);
 	sm->link = router_link_new(sm->loop, &settings, &cbs, sm, err, errlen);
 	explicit_bzero(secret, sizeof(secret));
 	if (sm->link == NULL)
@@ -419,5 +442,4 @@ int sm_link_open(struct sm *sm, int instance, char *err, size_t errlen)
 void sm_link_close(struct sm *sm)
 {
 	router_link_free(&sm->link);
-	hash_free(&sm->seen, free);
 }

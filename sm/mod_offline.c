@@ -60,6 +60,19 @@ static void stamp(char out[32], time_t t)
 		snprintf(out, 32, "1970-01-01T00:00:00Z");
 }
 
+static bool has_own_delay(const struct stanza *st, const char *domain)
+{
+	int root = stanza_root(st);
+
+	for (int c = stanza_find_child(st, root, NS_DELAY, "delay"); c >= 0;
+	    c = stanza_find_next(st, c, NS_DELAY, "delay")) {
+		const char *from = stanza_get_attr(st, c, "from");
+		if (from != NULL && strcmp(from, domain) == 0)
+			return true;
+	}
+	return false;
+}
+
 static enum sm_verdict store(struct sm *sm, struct sm_pkt *p, void *arg)
 {
 	const struct jid *owner = p->to;
@@ -79,10 +92,15 @@ static enum sm_verdict store(struct sm *sm, struct sm_pkt *p, void *arg)
 	}
 
 	struct stanza *st = stanza_copy(p->st);
-	int d = stanza_add_child(st, stanza_root(st), NS_DELAY, "delay");
-	stamp(when, time(NULL));
-	stanza_set_attr(st, d, "from", jid_domainpart(owner));
-	stanza_set_attr(st, d, "stamp", when);
+	/* A message stored before and coming back (its delivery never
+	 * reached the client) keeps its first stamp: one <delay/> per
+	 * entity (XEP-0203 §4). */
+	if (!has_own_delay(st, jid_domainpart(owner))) {
+		int d = stanza_add_child(st, stanza_root(st), NS_DELAY, "delay");
+		stamp(when, time(NULL));
+		stanza_set_attr(st, d, "from", jid_domainpart(owner));
+		stanza_set_attr(st, d, "stamp", when);
+	}
 	buf_init(&b);
 	stanza_write(st, &b, NULL);
 	buf_append(&b, "", 1); /* the store takes a string */

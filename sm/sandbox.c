@@ -2,7 +2,7 @@
  * sandbox.c — parley-sm's sandbox, applied once the configuration, the
  * store and the router link are set up:
  *
- *   user      the configured user and group
+ *   user      sm.user and sm.group, or the top-level ones (conf_user.h)
  *   privs     no_new_privs
  *   files     Landlock: the database's directory read-write (SQLite
  *             creates and removes its -wal and -shm files there); with a
@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf_user.h"
 #include "jid.h"
 #include "log.h"
 #include "sandbox.h"
@@ -79,7 +80,7 @@ int sm_sandbox(struct sm *sm, char *err, size_t errlen)
 
 	sandbox_report_violations_to(sm->report_fd >= 0 ? sm->report_fd : 2, log_process());
 	const struct sandbox_spec spec = {
-		.user = conf_str(c, "user"), .group = conf_str(c, "group"),
+		.user = conf_user_for(c, "sm"), .group = conf_group_for(c, "sm"),
 		.paths = paths, .npaths = npaths,
 		.syscalls = policy, .on_violation = SANDBOX_REPORT,
 	};

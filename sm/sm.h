@@ -122,7 +122,6 @@ struct sm {
 	 * an external backend (pipe) it does not: a session c2s authenticated
 	 * is accepted, and every localpart of a hosted domain may exist. */
 	bool users_in_storage;
-	struct hash *seen;          /* sender name → its last ROUTE seqs (link.c) */
 	struct sm_chain_list chains[SM_CHAIN_COUNT];
 	const char **features;      /* disco#info features of the server */
 	size_t nfeatures;

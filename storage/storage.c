@@ -6,14 +6,17 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "conf_user.h"
 #include "sql_server.h"
 #include "storage.h"
 #include "storage_driver.h"
@@ -535,29 +538,102 @@ int storage_secrets_from_password(const char *password, unsigned iterations,
 	return 0;
 }
 
+/* --- the SQLite file's owner --------------------------------------------------- */
+
+/* Whether uid, with gid as its only group, may create files in a directory. */
+static bool may_write_dir(const struct stat *st, uid_t uid, gid_t gid)
+{
+	mode_t bits = st->st_uid == uid ? st->st_mode >> 6 :
+	    st->st_gid == gid ? st->st_mode >> 3 : st->st_mode;
+	return uid == 0 || (bits & 3) == 3;
+}
+
+/* Give an open file to uid:gid unless uid has it already. */
+static int give_fd(int fd, const char *path, uid_t uid, gid_t gid, const char *user,
+    const char *group, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return errf(err, errlen, "cannot stat %s: %s", path, strerror(errno));
+	if (st.st_uid != uid && fchown(fd, uid, gid) < 0)
+		return errf(err, errlen, "cannot give %s to %s:%s: %s", path, user, group,
+		    strerror(errno));
+	return 0;
+}
+
+/* The -wal and -shm files SQLite keeps beside the database, if there are any:
+ * left by a run as another user, they would lock sm out of its own file. */
+static int give_companions(const char *path, uid_t uid, gid_t gid, const char *user,
+    const char *group, char *err, size_t errlen)
+{
+	static const char *const suffixes[] = { "-wal", "-shm" };
+	char name[PATH_MAX];
+
+	for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
+		snprintf(name, sizeof(name), "%s%s", path, suffixes[i]);
+		int fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;
+			return errf(err, errlen, "cannot open %s: %s", name, strerror(errno));
+		}
+		int rc = give_fd(fd, name, uid, gid, user, group, err, errlen);
+		close(fd);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* SQLite creates its -wal and -shm files in the database's directory. When
+ * that is data_dir — Parley's own directory — and sm's user cannot write
+ * there (sm.user was changed), data_dir follows sm's user, mode kept. A
+ * directory elsewhere is the operator's to arrange (parleyctl check warns). */
+static int give_data_dir(const struct conf *c, const char *path, uid_t uid, gid_t gid,
+    const char *user, const char *group, char *err, size_t errlen)
+{
+	char copy[PATH_MAX];
+	struct stat dir, data;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	const char *name = dirname(copy);
+	if (stat(name, &dir) < 0 || stat(conf_str(c, "data_dir"), &data) < 0 ||
+	    dir.st_dev != data.st_dev || dir.st_ino != data.st_ino || may_write_dir(&dir, uid, gid))
+		return 0;
+	if (chown(name, uid, gid) < 0)
+		return errf(err, errlen, "cannot give data_dir %s to %s:%s: %s", name, user, group,
+		    strerror(errno));
+	return 0;
+}
+
 int storage_prepare(const struct conf *c, char *err, size_t errlen)
 {
 	if (strcmp(conf_str(c, "storage.driver"), "sqlite") != 0 || geteuid() != 0)
 		return 0;
+	/* sm owns the users' data; auth opens the same file as the same user
+	 * (conf_check_store_user refuses anything else), so sm's user it is. */
+	if (conf_check_store_user(c, err, errlen) < 0)
+		return -1;
 	const char *path = conf_str(c, "storage.sqlite.path");
-	const char *user = conf_str(c, "user"), *group = conf_str(c, "group");
-	struct passwd *pw = getpwnam(user);
-	struct group *gr = getgrnam(group);
-	if (pw == NULL)
-		return errf(err, errlen, "%s: user: no user \"%s\"", conf_where(c, "user"), user);
-	if (gr == NULL)
-		return errf(err, errlen, "%s: group: no group \"%s\"", conf_where(c, "group"),
-	    group);
+	const char *ukey = conf_user_key(c, "sm"), *gkey = conf_group_key(c, "sm");
+	const char *user = conf_str(c, ukey), *group = conf_str(c, gkey);
+	char why[ERRLEN];
+	uid_t uid;
+	gid_t gid;
+	if (conf_lookup_user(user, &uid, &gid, why, sizeof(why)) < 0)
+		return errf(err, errlen, "%s: %s: %s", conf_where(c, ukey), ukey, why);
+	if (conf_lookup_group(group, &gid, why, sizeof(why)) < 0)
+		return errf(err, errlen, "%s: %s: %s", conf_where(c, gkey), gkey, why);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0)
 		return errf(err, errlen, "%s: storage.sqlite.path: cannot open %s: %s",
 		    conf_where(c, "storage.sqlite.path"), path, strerror(errno));
-	struct stat st;
-	int rc = 0;
-	if (fstat(fd, &st) == 0 && st.st_uid == 0 &&
-	    fchown(fd, pw->pw_uid, gr->gr_gid) < 0)
-		rc = errf(err, errlen, "cannot give %s to %s:%s: %s", path, user, group,
-		    strerror(errno));
+	int rc = give_fd(fd, path, uid, gid, user, group, err, errlen);
 	close(fd);
+	if (rc == 0)
+		rc = give_companions(path, uid, gid, user, group, err, errlen);
+	if (rc == 0)
+		rc = give_data_dir(c, path, uid, gid, user, group, err, errlen);
 	return rc;
 }

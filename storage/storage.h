@@ -63,11 +63,14 @@ int storage_open_sql(struct storage **out, const char *driver, const struct conf
 int storage_open_sqlite(struct storage **out, const char *path, char *err, size_t errlen);
 void storage_close(struct storage **s);
 
-/* Run as root, before storage_open: make sure the SQLite file exists and a
- * file root owns is given to the configured user and group, so processes
- * that drop to that user can still write it (SQLite run as root gives its
- * -wal and -shm files the database's owner). Does nothing for other
- * drivers or when not root. */
+/* Run as root, before storage_open: make sure the SQLite file exists and
+ * belongs to sm's user and group (sm.user, else user: conf_user.h), with
+ * any -wal and -shm file beside it, so the processes that drop to that user
+ * can still write it (SQLite run as root gives its -wal and -shm files the
+ * database's owner); data_dir too, when it holds the file and that user
+ * cannot write there. Refuses, "FILE:LINE: setting: why", a user or group
+ * that does not exist and sm and auth as two users (conf_check_store_user).
+ * Does nothing for other drivers or when not root. */
 int storage_prepare(const struct conf *c, char *err, size_t errlen);
 
 /* Whether the driver talks to a server over a socket (mysql, pgsql): its

@@ -2,9 +2,10 @@
  * ctl_check.c — `parleyctl check`: the configuration against its schema
  * (common/conf), then what the schema cannot know and a process would only
  * find at start: files that must be readable, a certificate that must match
- * its key, domains that must survive stringprep, users that must exist,
- * directories that must be reachable, sizes that must agree. Every problem
- * is reported with the FILE:LINE of the setting it comes from.
+ * its key, domains that must survive stringprep, users that must exist
+ * (every process's: conf_user.h), directories that must be reachable, sizes
+ * that must agree. Every problem is reported with the FILE:LINE of the
+ * setting it comes from.
  *
  * It reads files and the user database, as the user running it; it changes
  * nothing.
@@ -26,6 +27,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "conf_user.h"
 #include "hash.h"
 #include "jid.h"
 #include "parleyctl.h"
@@ -44,35 +46,46 @@
 /* Processes with a section (and a log group) of their own. */
 static const char *const processes[] = { "router", "c2s", "s2s", "sm", "auth", "parleyd" };
 
-/* --- the configured account ------------------------------------------------ */
+/* --- the configured accounts ------------------------------------------------ */
 
-/* Who the processes are once they drop privileges, when that is known. */
+/* Who a process is once it drops privileges, when that is known. */
 struct account {
 	bool known;
+	const char *process;
 	const char *user;
 	uid_t uid;
 	gid_t gid;
 };
 
-static void check_accounts(const struct conf *c, struct conf_errors *errs, struct account *acct)
+/* One per process, in conf_user_processes' order. */
+struct accounts {
+	struct account of[CONF_USER_NPROCESSES];
+};
+
+static const struct account *account_of(const struct accounts *a, const char *process)
+{
+	for (size_t i = 0; i < CONF_USER_NPROCESSES; i++)
+		if (strcmp(a->of[i].process, process) == 0)
+			return &a->of[i];
+	return NULL;
+}
+
+/* Every process's user and group (conf_check_process_users reports what is
+ * wrong with them, as parleyd does), then the router's own lists. */
+static void check_accounts(const struct conf *c, struct conf_errors *errs, struct accounts *acct)
 {
 	char err[ERRLEN];
-	uid_t uid = 0;
-	gid_t login_gid = 0, gid = 0;
-	bool user_ok = false, group_ok = false;
-	const char *user = conf_str(c, "user"), *group = conf_str(c, "group");
 
-	if (ctl_lookup_user(user, &uid, &login_gid, err, sizeof(err)) < 0)
-		conf_error(errs, c, "user", "%s", err);
-	else if (uid == 0)
-		conf_error(errs, c, "user", "\"%s\" is root (uid 0): the processes refuse to run as "
-		    "root; name an unprivileged user", user);
-	else
-		user_ok = true;
-	if (ctl_lookup_group(group, &gid, err, sizeof(err)) < 0)
-		conf_error(errs, c, "group", "%s", err);
-	else
-		group_ok = true;
+	(void)conf_check_process_users(c, errs);
+	for (size_t i = 0; i < CONF_USER_NPROCESSES; i++) {
+		struct account *a = &acct->of[i];
+		gid_t login_gid;
+		a->process = conf_user_processes[i];
+		a->user = conf_user_for(c, a->process);
+		a->known = conf_lookup_user(a->user, &a->uid, &login_gid, err, sizeof(err)) == 0 &&
+		    a->uid != 0 &&
+		    conf_lookup_group(conf_group_for(c, a->process), &a->gid, err, sizeof(err)) == 0;
+	}
 
 	if (conf_is_set(c, "router.socket_group")) {
 		gid_t sg;
@@ -87,11 +100,6 @@ static void check_accounts(const struct conf *c, struct conf_errors *errs, struc
 		if (ctl_lookup_user(u, &au, &ag, err, sizeof(err)) < 0)
 			conf_error(errs, c, "router.allowed_users", "%s", err);
 	}
-
-	acct->known = user_ok && group_ok;
-	acct->user = user;
-	acct->uid = uid;
-	acct->gid = gid;
 }
 
 /* --- domains ------------------------------------------------------------------ */
@@ -167,7 +175,8 @@ static void check_secret(const struct conf *c, struct conf_errors *errs, struct 
 		    "(mode %04o): chmod o-r it", file, (unsigned)(st.st_mode & 07777));
 }
 
-static void check_socket(const struct conf *c, struct conf_errors *errs, const struct account *acct)
+static void check_socket(const struct conf *c, struct conf_errors *errs,
+    const struct accounts *acct)
 {
 	const char *sock = conf_str(c, "router.socket");
 	const char *run_dir = conf_str(c, "run_dir");
@@ -188,11 +197,20 @@ static void check_socket(const struct conf *c, struct conf_errors *errs, const s
 		snprintf(dir, sizeof(dir), "/");
 	if (stat(dir, &st) < 0 && strcmp(dir, run_dir) != 0)
 		conf_error(errs, c, "router.socket", "directory %s does not exist", dir);
-	/* The processes reconnect to the router after they have dropped to the
-	 * configured user: every directory on the way must let them through. */
-	if (acct->known && !ctl_path_reachable(sock, acct->uid, acct->gid, blocker, sizeof(blocker)))
-		conf_error(errs, c, "router.socket", "user %s cannot reach %s: %s is not searchable "
-		    "by it", acct->user, sock, blocker);
+	/* The processes reconnect to the router after they have dropped to
+	 * their users: every directory on the way must let each through. */
+	for (size_t i = 0; i < CONF_USER_NPROCESSES; i++) {
+		const struct account *a = &acct->of[i];
+		bool again = false;
+		for (size_t j = 0; j < i; j++)
+			again |= acct->of[j].known && acct->of[j].uid == a->uid &&
+			    acct->of[j].gid == a->gid;
+		if (strcmp(a->process, "router") == 0 || !a->known || again)
+			continue;
+		if (!ctl_path_reachable(sock, a->uid, a->gid, blocker, sizeof(blocker)))
+			conf_error(errs, c, "router.socket", "user %s (%s) cannot reach %s: %s is not "
+			    "searchable by it", a->user, a->process, sock, blocker);
+	}
 }
 
 static void check_frame_size(const struct conf *c, struct conf_errors *errs)
@@ -474,8 +492,10 @@ static void check_log_target(const struct conf *c, struct conf_errors *errs, con
 }
 
 static void check_storage(const struct conf *c, struct conf_errors *errs, struct conf_errors *warns,
-    const struct account *acct)
+    const struct accounts *acct)
 {
+	const struct account *sm = account_of(acct, "sm");
+	struct stat data;
 	char dir[PATH_MAX];
 	struct stat st;
 
@@ -488,10 +508,14 @@ static void check_storage(const struct conf *c, struct conf_errors *errs, struct
 			conf_error(errs, c, "storage.sqlite.path", "directory %s does not exist", dir);
 		return;
 	}
-	/* SQLite keeps its -wal and -shm files next to the database. */
-	if (acct->known && !ctl_may_access(&st, acct->uid, acct->gid, W_OK | X_OK))
-		conf_error(warns, c, "storage.sqlite.path", "warning: user %s cannot write in %s, "
-		    "where SQLite keeps the database's journal", acct->user, dir);
+	/* SQLite keeps its -wal and -shm files next to the database. sm's user
+	 * opens it (and auth's, the same one: conf_check_store_user); data_dir
+	 * is given to that user when sm starts (storage_prepare). */
+	bool is_data_dir = stat(conf_str(c, "data_dir"), &data) == 0 &&
+	    data.st_dev == st.st_dev && data.st_ino == st.st_ino;
+	if (sm->known && !is_data_dir && !ctl_may_access(&st, sm->uid, sm->gid, W_OK | X_OK))
+		conf_error(warns, c, "storage.sqlite.path", "warning: user %s (sm) cannot write in "
+		    "%s, where SQLite keeps the database's journal", sm->user, dir);
 }
 
 /* parleyd starts BIN_DIR/parley-SERVICE for each service. */
@@ -576,7 +600,7 @@ static void sort_errors(struct conf_errors *errs)
 
 void ctl_check_conf(const struct conf *c, struct conf_errors *errs, struct conf_errors *warns)
 {
-	struct account acct = { 0 };
+	struct accounts acct = { 0 };
 	char key[64];
 
 	check_domains(c, errs);

@@ -28,6 +28,7 @@
 #include "jid.h"
 #include "authreg_ldap.h"
 #include "authreg_pam.h"
+#include "conf_user.h"
 #include "loop.h"
 #include "parleyctl.h"
 #include "storage.h"
@@ -135,7 +136,8 @@ static struct authreg *open_backend(const struct ctl *ctl, const struct conf *c,
 		const char **argv = xcalloc(argc + 1, sizeof(*argv));
 		for (size_t i = 0; i < argc; i++)
 			argv[i] = conf_strlist_get(c, "auth.pipe.program", i);
-		ar = authreg_pipe_new(loop, argv, argc, conf_str(c, "user"), conf_str(c, "group"),
+		ar = authreg_pipe_new(loop, argv, argc, conf_user_for(c, "auth"),
+		    conf_group_for(c, "auth"),
 		    (unsigned)conf_duration_ms(c, "auth.pipe.timeout"), err, sizeof(err));
 		free((void *)argv);
 	} else if (strcmp(name, "ldap") == 0) {

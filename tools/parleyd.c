@@ -20,8 +20,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -33,6 +31,7 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "conf_user.h"
 #include "log.h"
 #include "loop.h"
 #include "supervisor.h"
@@ -157,18 +156,21 @@ static struct loop *open_loop(struct supervisor *sv)
 	return loop;
 }
 
-/* chown run_dir to user:group, mode 0750: the processes' own directory. */
+/* run_dir is the router's: it creates and removes its socket there. The
+ * others only pass through to the socket, as members of its group (or,
+ * when router.socket_mode lets any group connect, as anyone). */
 static int give_run_dir(const struct conf *conf, const char *run_dir, char *err, size_t errlen)
 {
-	const char *user = conf_str(conf, "user"), *group = conf_str(conf, "group");
-	struct passwd *pw = getpwnam(user);
-	struct group *gr = getgrnam(group);
+	const char *user = conf_user_for(conf, "router");
+	const char *group = conf_str(conf, "router.socket_group");
+	mode_t mode = (conf_mode(conf, "router.socket_mode") & 0002) ? 0751 : 0750;
+	uid_t uid;
+	gid_t gid;
 
-	if (pw == NULL)
-		return errf(err, errlen, "no such user %s", user);
-	if (gr == NULL)
-		return errf(err, errlen, "no such group %s", group);
-	if (chown(run_dir, pw->pw_uid, gr->gr_gid) < 0 || chmod(run_dir, 0750) < 0)
+	if (conf_lookup_user(user, &uid, &gid, err, errlen) < 0 ||
+	    conf_lookup_group(group, &gid, err, errlen) < 0)
+		return -1;
+	if (chown(run_dir, uid, gid) < 0 || chmod(run_dir, mode) < 0)
 		return errf(err, errlen, "cannot give %s to %s:%s: %s", run_dir, user, group,
 		    strerror(errno));
 	return 0;
@@ -191,10 +193,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "parleyd: %s: %s\n", opts.config_path, strerror(errno));
 		return EXIT_FAILURE;
 	}
+	/* Users that cannot run the processes (missing, root, shut out of the
+	 * router socket) are refused here, all at once, with their lines. */
+	int users_ok = conf_check_process_users(conf, &errs);
 	struct supervisor *sv = supervisor_new(conf, config_path, &errs);
-	if (sv == NULL) {
+	if (sv == NULL || users_ok < 0) {
 		conf_errors_print(&errs, stderr);
 		conf_errors_clear(&errs);
+		supervisor_free(&sv);
+		free(config_path);
+		conf_free(&conf);
 		return EXIT_FAILURE;
 	}
 	open_log(conf, opts.foreground);
@@ -203,7 +211,7 @@ int main(int argc, char **argv)
 		    "or switch to their configured user");
 
 	/* run_dir holds the router's socket, the pid file and the state file.
-	 * One we create belongs to the processes' user, so that the router,
+	 * One we create belongs to the router's user, so that the router,
 	 * unprivileged by then, can remove its socket when it stops; a run_dir
 	 * the operator made is left as it is. */
 	const char *run_dir = conf_str(conf, "run_dir");

@@ -463,10 +463,10 @@ START_TEST(test_frame_refuses_other_protocol_version)
 	raw_route(&r, 0);
 	raw_finish(&r);
 	r.bytes[4] = FRAME_PROTOCOL_VERSION + 1;
-	assert_refused(&r, r.len, FRAME_DECODE_BAD_VERSION, "protocol version 2, expected 1");
-	assert_refused(&r, 5, FRAME_DECODE_BAD_VERSION, "protocol version 2, expected 1");
+	assert_refused(&r, r.len, FRAME_DECODE_BAD_VERSION, "protocol version 3, expected 2");
+	assert_refused(&r, 5, FRAME_DECODE_BAD_VERSION, "protocol version 3, expected 2");
 	r.bytes[4] = 0;
-	assert_refused(&r, r.len, FRAME_DECODE_BAD_VERSION, "protocol version 0, expected 1");
+	assert_refused(&r, r.len, FRAME_DECODE_BAD_VERSION, "protocol version 0, expected 2");
 }
 END_TEST
 
@@ -725,7 +725,7 @@ END_TEST
 START_TEST(test_frame_matches_the_documented_route_example)
 {
 	static const uint8_t expect[] = {
-		0x00, 0x00, 0x00, 0x4b, 0x01, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07,
+		0x00, 0x00, 0x00, 0x4b, 0x02, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07,
 		0x00, 0x05, 0x00, 0x00, 0x00, 0x06, 'c', '2', 's', '.', '1', 0x00,
 		0x00, 0x06, 0x00, 0x00, 0x00, 0x03, 's', 'm', 0x00,
 		0x00, 0x07, 0x00, 0x00, 0x00, 0x13, 'j', 'u', 'l', 'i', 'e', 't', '@',

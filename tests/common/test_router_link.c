@@ -1,8 +1,8 @@
 /*
  * test_router_link.c — the client side of the internal protocol
- * (common/router_link.c) against a fake router that lives in the test: a
- * Unix socket in a mkdtemp() directory (or TCP+TLS on loopback), on the
- * same event loop as the link. The fake checks HELLO, answers HELLO_OK,
+ * (common/router_link.c) against a fake router (fake_router.h): a Unix
+ * socket in a mkdtemp() directory (or TCP+TLS on loopback), on the same
+ * event loop as the link. The fake checks HELLO, answers HELLO_OK,
  * confirms or refuses binds, echoes ROUTE frames, and records every frame
  * it receives so that each test can say exactly what went over the wire.
  */
@@ -25,6 +25,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "fake_router.h"
 #include "frame.h"
 #include "log.h"
 #include "loop.h"
@@ -32,442 +33,10 @@
 #include "tls.h"
 #include "unit.h"
 
-#define SECRET "router-secret-0123456789"
+#define SECRET FAKE_SECRET
 
 static char dir[200];
 static char sock_path[240];
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Run the loop until `cond` holds or `ms` pass; evaluates to whether it held. */
-#define RUN_UNTIL(loop, cond, ms) ({ \
-	uint64_t deadline_ = now_ms() + (ms); \
-	while (!(cond) && now_ms() < deadline_) \
-		loop_run_once((loop), 5); \
-	(bool)(cond); \
-})
-
-static void run_for(struct loop *loop, uint64_t ms)
-{
-	uint64_t deadline = now_ms() + ms;
-	while (now_ms() < deadline)
-		loop_run_once(loop, 5);
-}
-
-/* --- the fake router ---------------------------------------------------------- */
-
-struct seen {
-	int type;
-	uint16_t flags;
-	uint32_t seq;
-	char name[128];
-	char role[40];
-	char secret[128];
-	bool has_pid;
-	uint32_t pid;
-	char from[128];
-	char to[128];
-	char key[128];
-	char sid[80];
-	uint32_t ref_seq;
-	char *stanza;
-	size_t stanza_len;
-	int conn; /* which accepted connection it came on, from 1 */
-};
-
-struct fake {
-	struct loop *loop;
-	int lfd;
-	int fd;
-	bool tcp;
-	uint16_t port;
-	struct tls_context *tls_ctx;
-	struct tls_conn *tls;
-	bool handshaken;
-	struct buf in;
-	struct buf out;
-	uint32_t seq;
-
-	/* Behaviour. */
-	const char *secret;        /* a HELLO with another is refused */
-	const char *conflict;      /* a BIND of this name is refused with conflict */
-	bool echo;                 /* ROUTE → the same stanza back, from and to swapped */
-	bool close_on_accept;      /* accept and close at once */
-	bool no_pong;              /* leave PINGs unanswered */
-	bool stop_reading;         /* read nothing once HELLO_OK is sent */
-	bool mute;                 /* read nothing at all */
-	bool closed_by_peer;
-
-	/* Record. */
-	struct seen *seen;
-	size_t nseen;
-	int accepts;
-	uint64_t accept_ms[64];
-};
-
-static void fake_close_conn(struct fake *fk)
-{
-	tls_conn_free(&fk->tls);
-	if (fk->fd >= 0) {
-		loop_del_fd(fk->loop, fk->fd);
-		close(fk->fd);
-		fk->fd = -1;
-	}
-	buf_reset(&fk->in);
-	buf_reset(&fk->out);
-	fk->handshaken = false;
-}
-
-static void fake_flush(struct fake *fk)
-{
-	char err[ERRLEN];
-
-	while (fk->fd >= 0 && buf_used(&fk->out) > 0) {
-		ssize_t n;
-		if (fk->tls != NULL) {
-			if (!fk->handshaken)
-				return;
-			n = tls_write(fk->tls, buf_head(&fk->out), buf_used(&fk->out), err, sizeof(err));
-			if (n < 0)
-				return;
-		} else {
-			n = send(fk->fd, buf_head(&fk->out), buf_used(&fk->out), MSG_NOSIGNAL);
-			if (n < 0)
-				return;
-		}
-		buf_consume(&fk->out, (size_t)n);
-	}
-}
-
-static void fake_send_error(struct fake *fk, uint32_t code, const char *text, uint32_t ref_seq,
-    const char *ref_to)
-{
-	size_t s = frame_begin(&fk->out, FRAME_ERROR, 0, fk->seq++);
-	frame_put_u32(&fk->out, FRAME_TAG_CODE, code);
-	if (text)
-		frame_put_str(&fk->out, FRAME_TAG_TEXT, text);
-	if (ref_seq)
-		frame_put_u32(&fk->out, FRAME_TAG_REF_SEQ, ref_seq);
-	if (ref_to)
-		frame_put_str(&fk->out, FRAME_TAG_REF_TO, ref_to);
-	frame_end(&fk->out, s);
-}
-
-static void fake_send_named(struct fake *fk, enum frame_type type, uint16_t flags, const char *name,
-    const char *role)
-{
-	size_t s = frame_begin(&fk->out, type, flags, fk->seq++);
-	frame_put_str(&fk->out, FRAME_TAG_NAME, name);
-	if (role)
-		frame_put_str(&fk->out, FRAME_TAG_ROLE, role);
-	frame_end(&fk->out, s);
-}
-
-static void fake_send_route(struct fake *fk, const char *from, const char *to, const char *sid,
-    const void *stanza, size_t len)
-{
-	size_t s = frame_begin(&fk->out, FRAME_ROUTE, 0, fk->seq++);
-	frame_put_str(&fk->out, FRAME_TAG_FROM, from);
-	frame_put_str(&fk->out, FRAME_TAG_TO, to);
-	if (sid)
-		frame_put_str(&fk->out, FRAME_TAG_SESSION_ID, sid);
-	frame_put(&fk->out, FRAME_TAG_STANZA, stanza, len);
-	frame_end(&fk->out, s);
-}
-
-static uint32_t fake_send_ping(struct fake *fk)
-{
-	uint32_t seq = fk->seq++;
-	size_t s = frame_begin(&fk->out, FRAME_PING, 0, seq);
-	frame_end(&fk->out, s);
-	fake_flush(fk);
-	return seq;
-}
-
-static void copy_str(char *dst, size_t n, const struct frame *f, enum frame_tag tag)
-{
-	const char *s = frame_get_str(f, tag, NULL);
-	snprintf(dst, n, "%s", s ? s : "");
-}
-
-static void fake_record(struct fake *fk, const struct frame *f)
-{
-	fk->seen = xreallocarray(fk->seen, fk->nseen + 1, sizeof(*fk->seen));
-	struct seen *r = &fk->seen[fk->nseen++];
-	memset(r, 0, sizeof(*r));
-	r->type = f->type;
-	r->flags = f->flags;
-	r->seq = f->seq;
-	r->conn = fk->accepts;
-	copy_str(r->name, sizeof(r->name), f, FRAME_TAG_NAME);
-	copy_str(r->role, sizeof(r->role), f, FRAME_TAG_ROLE);
-	copy_str(r->from, sizeof(r->from), f, FRAME_TAG_FROM);
-	copy_str(r->to, sizeof(r->to), f, FRAME_TAG_TO);
-	copy_str(r->key, sizeof(r->key), f, FRAME_TAG_ROUTE_KEY);
-	copy_str(r->sid, sizeof(r->sid), f, FRAME_TAG_SESSION_ID);
-	const void *p;
-	size_t len;
-	if (frame_get(f, FRAME_TAG_SECRET, &p, &len) && len < sizeof(r->secret))
-		memcpy(r->secret, p, len);
-	r->has_pid = frame_get_u32(f, FRAME_TAG_PID, &r->pid);
-	frame_get_u32(f, FRAME_TAG_REF_SEQ, &r->ref_seq);
-	if (frame_get(f, FRAME_TAG_STANZA, &p, &len)) {
-		r->stanza = xmalloc(len + 1);
-		memcpy(r->stanza, p, len);
-		r->stanza[len] = '\0';
-		r->stanza_len = len;
-	}
-}
-
-/* Act on one frame as the router would; false if the connection is closed. */
-static bool fake_handle(struct fake *fk, const struct frame *f)
-{
-	fake_record(fk, f);
-	switch (f->type) {
-	case FRAME_HELLO: {
-		const void *p;
-		size_t len;
-		frame_get(f, FRAME_TAG_SECRET, &p, &len);
-		if (fk->secret && (len != strlen(fk->secret) || memcmp(p, fk->secret, len) != 0)) {
-			fake_send_error(fk, FRAME_ERR_NOT_AUTHORIZED, "bad secret", f->seq, NULL);
-			fake_flush(fk);
-			fake_close_conn(fk);
-			return false;
-		}
-		fake_send_named(fk, FRAME_HELLO_OK, 0, "router", NULL);
-		break;
-	}
-	case FRAME_BIND: {
-		const char *name = frame_get_str(f, FRAME_TAG_NAME, NULL);
-		if (fk->conflict && strcmp(name, fk->conflict) == 0)
-			fake_send_error(fk, FRAME_ERR_CONFLICT, "bound by another peer", f->seq, NULL);
-		else
-			fake_send_named(fk, FRAME_BIND_OK, f->flags, name, NULL);
-		break;
-	}
-	case FRAME_PING:
-		if (!fk->no_pong) {
-			size_t s = frame_begin(&fk->out, FRAME_PONG, 0, fk->seq++);
-			frame_put_u32(&fk->out, FRAME_TAG_REF_SEQ, f->seq);
-			frame_end(&fk->out, s);
-		}
-		break;
-	case FRAME_ROUTE:
-		if (fk->echo) {
-			const void *p;
-			size_t len;
-			frame_get(f, FRAME_TAG_STANZA, &p, &len);
-			fake_send_route(fk, frame_get_str(f, FRAME_TAG_TO, NULL),
-			    frame_get_str(f, FRAME_TAG_FROM, NULL),
-			    frame_get_str(f, FRAME_TAG_SESSION_ID, NULL), p, len);
-		}
-		break;
-	default:
-		break;
-	}
-	return true;
-}
-
-static bool fake_stopped(const struct fake *fk)
-{
-	if (!fk->stop_reading)
-		return false;
-	for (size_t i = 0; i < fk->nseen; i++)
-		if (fk->seen[i].type == FRAME_HELLO && fk->seen[i].conn == fk->accepts)
-			return true;
-	return false;
-}
-
-static void fake_io(struct loop *loop, int fd, unsigned events, void *arg)
-{
-	struct fake *fk = arg;
-	char err[ERRLEN];
-	(void)loop;
-	(void)fd;
-	(void)events;
-
-	if (fk->tls != NULL && !fk->handshaken) {
-		int r = tls_handshake(fk->tls, err, sizeof(err));
-		if (r == TLS_WANT_READ || r == TLS_WANT_WRITE)
-			return;
-		if (r != TLS_OK) {
-			fake_close_conn(fk);
-			return;
-		}
-		fk->handshaken = true;
-	}
-	if (fk->mute)
-		return;
-	for (;;) {
-		if (fake_stopped(fk))
-			break;
-		bool eof = false;
-		ssize_t n;
-		if (fk->tls != NULL) {
-			buf_reserve(&fk->in, 16384);
-			n = tls_read(fk->tls, buf_tail(&fk->in), 16384, err, sizeof(err));
-			if (n > 0)
-				buf_commit(&fk->in, (size_t)n);
-			else if (n == TLS_WANT_READ || n == TLS_WANT_WRITE)
-				n = 0;
-			else
-				eof = true;
-		} else {
-			n = buf_read_fd(&fk->in, fk->fd, 65536, &eof);
-		}
-		size_t pos = 0;
-		for (;;) {
-			struct frame f;
-			size_t used;
-			int r = frame_decode(buf_head(&fk->in) + pos, buf_used(&fk->in) - pos, 0, &f, &used,
-			    err, sizeof(err));
-			ck_assert_msg(r >= 0, "the link sent a bad frame: %s", err);
-			if (r == 0)
-				break;
-			pos += used;
-			if (!fake_handle(fk, &f))
-				return;
-			if (fake_stopped(fk))
-				break;
-		}
-		buf_consume(&fk->in, pos);
-		fake_flush(fk);
-		if (eof || n < 0) {
-			fk->closed_by_peer = true;
-			fake_close_conn(fk);
-			return;
-		}
-		if (n == 0)
-			break;
-	}
-	fake_flush(fk);
-}
-
-static void fake_accept(struct loop *loop, int lfd, unsigned events, void *arg)
-{
-	struct fake *fk = arg;
-	char err[ERRLEN];
-	(void)events;
-
-	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		if (fk->accepts < 64)
-			fk->accept_ms[fk->accepts] = now_ms();
-		fk->accepts++;
-		if (fk->close_on_accept) {
-			close(fd);
-			continue;
-		}
-		fake_close_conn(fk);
-		fk->fd = fd;
-		fk->closed_by_peer = false;
-		if (fk->tcp) {
-			fk->tls = tls_conn_new_server(fk->tls_ctx, fd, err, sizeof(err));
-			ck_assert_msg(fk->tls != NULL, "%s", err);
-		}
-		ck_assert_int_eq(loop_add_fd(loop, fd, fake_io, fk, err, sizeof(err)), 0);
-		fake_io(loop, fd, LOOP_READ, fk);
-	}
-}
-
-static void fake_listen(struct fake *fk)
-{
-	char err[ERRLEN];
-
-	if (fk->tcp) {
-		fk->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		ck_assert_int_ge(fk->lfd, 0);
-		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-		sin.sin_port = htons(fk->port);
-		int one = 1;
-		setsockopt(fk->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		ck_assert_int_eq(bind(fk->lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-		socklen_t len = sizeof(sin);
-		getsockname(fk->lfd, (struct sockaddr *)&sin, &len);
-		fk->port = ntohs(sin.sin_port);
-	} else {
-		fk->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		ck_assert_int_ge(fk->lfd, 0);
-		struct sockaddr_un sun = { .sun_family = AF_UNIX };
-		ck_assert_uint_lt(strlen(sock_path), sizeof(sun.sun_path));
-		memcpy(sun.sun_path, sock_path, strlen(sock_path) + 1);
-		unlink(sock_path);
-		ck_assert_int_eq(bind(fk->lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	}
-	ck_assert_int_eq(listen(fk->lfd, 16), 0);
-	ck_assert_int_eq(loop_add_fd(fk->loop, fk->lfd, fake_accept, fk, err, sizeof(err)), 0);
-}
-
-static struct fake *fake_new(struct loop *loop)
-{
-	struct fake *fk = xcalloc(1, sizeof(*fk));
-	fk->loop = loop;
-	fk->fd = -1;
-	fk->lfd = -1;
-	fk->seq = 1000;
-	fk->secret = SECRET;
-	buf_init(&fk->in);
-	buf_init(&fk->out);
-	return fk;
-}
-
-static struct fake *fake_start(struct loop *loop)
-{
-	struct fake *fk = fake_new(loop);
-	fake_listen(fk);
-	return fk;
-}
-
-/* The router goes away: its connection and its socket. */
-static void fake_stop(struct fake *fk)
-{
-	fake_close_conn(fk);
-	if (fk->lfd >= 0) {
-		loop_del_fd(fk->loop, fk->lfd);
-		close(fk->lfd);
-		fk->lfd = -1;
-	}
-	if (!fk->tcp)
-		unlink(sock_path);
-}
-
-static void fake_free(struct fake **fkp)
-{
-	struct fake *fk = *fkp;
-	fake_stop(fk);
-	for (size_t i = 0; i < fk->nseen; i++)
-		free(fk->seen[i].stanza);
-	free(fk->seen);
-	buf_free(&fk->in);
-	buf_free(&fk->out);
-	free(fk);
-	*fkp = NULL;
-}
-
-static size_t fake_count(const struct fake *fk, int type, int conn)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < fk->nseen; i++)
-		if (fk->seen[i].type == type && (conn == 0 || fk->seen[i].conn == conn))
-			n++;
-	return n;
-}
-
-static const struct seen *fake_find(const struct fake *fk, int type, int conn, size_t nth)
-{
-	for (size_t i = 0; i < fk->nseen; i++)
-		if (fk->seen[i].type == type && (conn == 0 || fk->seen[i].conn == conn))
-			if (nth-- == 0)
-				return &fk->seen[i];
-	return NULL;
-}
 
 /* --- the owner ---------------------------------------------------------------- */
 
@@ -548,11 +117,11 @@ static void on_frame(struct router_link *link, const struct frame *f, void *arg)
 	g->type = f->type;
 	g->flags = f->flags;
 	g->seq = f->seq;
-	copy_str(g->name, sizeof(g->name), f, FRAME_TAG_NAME);
-	copy_str(g->role, sizeof(g->role), f, FRAME_TAG_ROLE);
-	copy_str(g->from, sizeof(g->from), f, FRAME_TAG_FROM);
-	copy_str(g->to, sizeof(g->to), f, FRAME_TAG_TO);
-	copy_str(g->sid, sizeof(g->sid), f, FRAME_TAG_SESSION_ID);
+	fake_copy_str(g->name, sizeof(g->name), f, FRAME_TAG_NAME);
+	fake_copy_str(g->role, sizeof(g->role), f, FRAME_TAG_ROLE);
+	fake_copy_str(g->from, sizeof(g->from), f, FRAME_TAG_FROM);
+	fake_copy_str(g->to, sizeof(g->to), f, FRAME_TAG_TO);
+	fake_copy_str(g->sid, sizeof(g->sid), f, FRAME_TAG_SESSION_ID);
 	frame_get_u32(f, FRAME_TAG_CODE, &g->code);
 	frame_get_u32(f, FRAME_TAG_REF_SEQ, &g->ref_seq);
 	const void *p;
@@ -665,7 +234,7 @@ static void teardown(void)
 START_TEST(test_hello_carries_name_role_secret_and_pid)
 {
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	struct owner o = { 0 };
 	struct router_link_settings s = unix_settings();
 	struct router_link *link = new_link(loop, &s, &o);
@@ -673,7 +242,7 @@ START_TEST(test_hello_carries_name_role_secret_and_pid)
 	ck_assert_str_eq(router_link_state(link), "idle");
 	router_link_start(link);
 	ck_assert(RUN_UNTIL(loop, o.ups == 1, 2000));
-	const struct seen *h = fake_find(fk, FRAME_HELLO, 1, 0);
+	const struct fake_frame *h = fake_find(fk, FRAME_HELLO, 1, 0);
 	ck_assert_ptr_nonnull(h);
 	ck_assert_int_eq(fk->nseen, 1);
 	ck_assert_str_eq(h->name, "c2s.1");
@@ -681,7 +250,7 @@ START_TEST(test_hello_carries_name_role_secret_and_pid)
 	ck_assert_str_eq(h->secret, SECRET);
 	ck_assert(h->has_pid);
 	ck_assert_uint_eq(h->pid, (uint32_t)getpid());
-	ck_assert_uint_eq(h->seq, 1);
+	ck_assert_uint_ne(h->seq, 0); /* random at start: a new instance does not reuse seqs */
 	ck_assert_str_eq(o.router, "router");
 	ck_assert(router_link_is_up(link));
 	ck_assert_str_eq(router_link_state(link), "up");
@@ -698,7 +267,7 @@ END_TEST
 START_TEST(test_binds_follow_hello_ok_and_are_confirmed)
 {
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	struct owner o = { 0 };
 	struct router_link_settings s = unix_settings();
 	struct router_link *link = new_link(loop, &s, &o);
@@ -737,7 +306,7 @@ END_TEST
 START_TEST(test_refused_bind_is_reported_with_its_code)
 {
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	struct owner o = { 0 };
 	struct router_link_settings s = unix_settings();
 	struct router_link *link = new_link(loop, &s, &o);
@@ -765,7 +334,7 @@ END_TEST
 START_TEST(test_frames_from_the_router_reach_the_frame_callback)
 {
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	struct owner o = { 0 };
 	struct router_link_settings s = unix_settings();
 	struct router_link *link = new_link(loop, &s, &o);
@@ -801,7 +370,7 @@ START_TEST(test_frames_from_the_router_reach_the_frame_callback)
 
 	/* What the router got: from defaults to the instance name, the seq is
 	 * the one route() reported. */
-	const struct seen *r = fake_find(fk, FRAME_ROUTE, 0, 0);
+	const struct fake_frame *r = fake_find(fk, FRAME_ROUTE, 0, 0);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_str_eq(r->from, "c2s.1");
 	ck_assert_str_eq(r->to, "sm");
@@ -818,7 +387,7 @@ END_TEST
 START_TEST(test_ping_is_answered_with_pong)
 {
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	struct owner o = { 0 };
 	struct router_link_settings s = unix_settings();
 	struct router_link *link = new_link(loop, &s, &o);
@@ -841,7 +410,7 @@ END_TEST
 START_TEST(test_idle_link_pings_and_drops_a_silent_router)
 {
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	struct owner o = { 0 };
 	struct router_link_settings s = unix_settings();
 	s.ping_idle_ms = 100;
@@ -874,7 +443,7 @@ END_TEST
 START_TEST(test_router_restart_brings_hello_and_every_bind_again)
 {
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	struct owner o = { 0 };
 	struct router_link_settings s = unix_settings();
 	struct router_link *link = new_link(loop, &s, &o);
@@ -892,11 +461,11 @@ START_TEST(test_router_restart_brings_hello_and_every_bind_again)
 	ck_assert(!router_link_is_up(link));
 	ck_assert(!router_link_is_bound(link, "c2s.1"));
 	run_for(loop, 300);
-	fk = fake_start(loop);
+	fk = fake_start(loop, sock_path);
 	ck_assert(RUN_UNTIL(loop, o.bounds == 4, 3000));
 	ck_assert_int_eq(o.ups, 2);
 
-	const struct seen *h = fake_find(fk, FRAME_HELLO, 1, 0);
+	const struct fake_frame *h = fake_find(fk, FRAME_HELLO, 1, 0);
 	ck_assert_ptr_nonnull(h);
 	ck_assert_str_eq(h->secret, SECRET);
 	/* Seq numbers go on; they are not reset by a new connection. */
@@ -917,7 +486,7 @@ END_TEST
 START_TEST(test_reconnect_backoff_doubles_up_to_its_limit)
 {
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	struct owner o = { 0 };
 	struct router_link_settings s = unix_settings();
 	s.backoff_min_ms = 40;
@@ -969,12 +538,12 @@ START_TEST(test_frames_sent_while_down_are_flushed_in_order_after_binds)
 	}
 	ck_assert_uint_gt(router_link_queued(link), 0);
 
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	ck_assert(RUN_UNTIL(loop, fake_count(fk, FRAME_ROUTE, 0) == 5, 3000));
 	ck_assert_int_eq(fk->seen[0].type, FRAME_HELLO);
 	ck_assert_int_eq(fk->seen[1].type, FRAME_BIND);
 	for (int i = 0; i < 5; i++) {
-		const struct seen *r = &fk->seen[2 + i];
+		const struct fake_frame *r = &fk->seen[2 + i];
 		snprintf(stanza, sizeof(stanza), "<message id='m%d'/>", i);
 		ck_assert_int_eq(r->type, FRAME_ROUTE);
 		ck_assert_str_eq(r->stanza, stanza);
@@ -1027,7 +596,7 @@ START_TEST(test_full_queue_refuses_sends_and_reports_writable)
 	ck_assert_msg(strstr(err, "larger") != NULL, "%s", err);
 
 	/* Every accepted frame reaches the router, and the owner hears there is room. */
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	ck_assert(RUN_UNTIL(loop, fake_count(fk, FRAME_ROUTE, 0) == (size_t)accepted && o.writables == 1,
 	    3000));
 	ck_assert_int_eq(router_link_route(link, NULL, "sm", NULL, NULL, stanza, sizeof(stanza), NULL,
@@ -1043,7 +612,7 @@ END_TEST
 START_TEST(test_refused_hello_reports_down_once_and_retries)
 {
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	struct owner o = { 0 };
 	struct router_link_settings s = unix_settings();
 	s.secret = "wrong-secret-0000000000";
@@ -1074,15 +643,16 @@ END_TEST
 START_TEST(test_malformed_frame_from_the_router_drops_the_connection)
 {
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	struct owner o = { 0 };
 	struct router_link_settings s = unix_settings();
 	struct router_link *link = new_link(loop, &s, &o);
 
 	router_link_start(link);
 	ck_assert(RUN_UNTIL(loop, o.ups == 1, 2000));
-	/* Version 2: nothing after it can be trusted. */
-	static const unsigned char bad[12] = { 0, 0, 0, 12, 2, FRAME_PING, 0, 0, 0, 0, 0, 1 };
+	/* A version we do not speak: nothing after it can be trusted. */
+	static const unsigned char bad[12] = { 0, 0, 0, 12, FRAME_PROTOCOL_VERSION + 1, FRAME_PING,
+	    0, 0, 0, 0, 0, 1 };
 	buf_append(&fk->out, bad, sizeof(bad));
 	fake_flush(fk);
 	ck_assert(RUN_UNTIL(loop, o.downs == 1, 2000));
@@ -1107,7 +677,7 @@ END_TEST
 START_TEST(test_a_frame_before_hello_ok_is_refused)
 {
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	struct owner o = { 0 };
 	struct router_link_settings s = unix_settings();
 	struct router_link *link = new_link(loop, &s, &o);
@@ -1132,7 +702,7 @@ END_TEST
 START_TEST(test_large_stanzas_cross_intact_both_ways)
 {
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	struct owner o = { 0 };
 	struct router_link_settings s = unix_settings();
 	struct router_link *link = new_link(loop, &s, &o);
@@ -1167,7 +737,7 @@ END_TEST
 START_TEST(test_frames_not_wholly_written_survive_a_broken_connection)
 {
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	struct owner o = { 0 };
 	struct router_link_settings s = unix_settings();
 	struct router_link *link = new_link(loop, &s, &o);
@@ -1197,17 +767,17 @@ START_TEST(test_frames_not_wholly_written_survive_a_broken_connection)
 	fake_free(&fk);
 	ck_assert(RUN_UNTIL(loop, o.downs == 1, 2000));
 	ck_assert_uint_ge(router_link_queued(link), left);
-	fk = fake_start(loop);
+	fk = fake_start(loop, sock_path);
 	ck_assert(RUN_UNTIL(loop, router_link_queued(link) == 0 && fake_count(fk, FRAME_ROUTE, 0) > 0,
 	    5000));
 	run_for(loop, 100);
 	/* What arrives is every frame from some point on, whole (the fake
 	 * would have failed on a torn one), in order, up to the last. */
 	size_t n = fake_count(fk, FRAME_ROUTE, 0);
-	const struct seen *r0 = fake_find(fk, FRAME_ROUTE, 0, 0);
+	const struct fake_frame *r0 = fake_find(fk, FRAME_ROUTE, 0, 0);
 	ck_assert_uint_gt(r0->seq, first);
 	for (size_t i = 0; i < n; i++) {
-		const struct seen *r = fake_find(fk, FRAME_ROUTE, 0, i);
+		const struct fake_frame *r = fake_find(fk, FRAME_ROUTE, 0, i);
 		ck_assert_uint_eq(r->seq, r0->seq + i);
 		ck_assert_uint_eq(r->stanza_len, sizeof(stanza));
 	}
@@ -1223,7 +793,7 @@ END_TEST
 START_TEST(test_unbind_is_sent_and_not_rebound_after_reconnect)
 {
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	struct owner o = { 0 };
 	struct router_link_settings s = unix_settings();
 	struct router_link *link = new_link(loop, &s, &o);
@@ -1239,7 +809,7 @@ START_TEST(test_unbind_is_sent_and_not_rebound_after_reconnect)
 
 	fake_free(&fk);
 	ck_assert(RUN_UNTIL(loop, o.downs == 1, 2000));
-	fk = fake_start(loop);
+	fk = fake_start(loop, sock_path);
 	ck_assert(RUN_UNTIL(loop, o.bounds == 3, 3000));
 	run_for(loop, 50);
 	ck_assert_int_eq(fake_count(fk, FRAME_BIND, 0), 1);
@@ -1255,7 +825,7 @@ END_TEST
 START_TEST(test_link_may_be_freed_from_its_callback)
 {
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	struct owner o = { 0 };
 	struct router_link_settings s = unix_settings();
 	struct router_link *link = new_link(loop, &s, &o);
@@ -1282,7 +852,7 @@ END_TEST
 START_TEST(test_reading_is_bounded_per_turn)
 {
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	struct owner o = { 0 };
 	struct router_link_settings s = unix_settings();
 	s.read_per_turn = 4096;
@@ -1336,7 +906,7 @@ START_TEST(test_failures_at_full_backoff_log_once)
 	struct router_link *link = new_link(loop, &s, &o);
 	router_link_start(link);
 	run_for(loop, 300); /* a dozen attempts or more */
-	struct fake *fk = fake_start(loop);
+	struct fake *fk = fake_start(loop, sock_path);
 	ck_assert(RUN_UNTIL(loop, o.ups == 1, 2000));
 	fake_free(&fk);
 	ck_assert(RUN_UNTIL(loop, o.downs == 2, 2000));
@@ -1463,7 +1033,7 @@ START_TEST(test_link_over_tcp_with_tls)
 	struct tls_settings client = { .ca_file = cert_path, .verify_peer = TLS_VERIFY_REQUIRE };
 
 	struct loop *loop = new_loop();
-	struct fake *fk = fake_new(loop);
+	struct fake *fk = fake_new(loop, sock_path);
 	fk->tcp = true;
 	fk->echo = true;
 	fk->tls_ctx = tls_context_new_server(&server, err, sizeof(err));

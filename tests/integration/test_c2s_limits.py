@@ -22,7 +22,8 @@ suite = Suite("c2s-limits")
 site = Site(suite, c2s_settings='rate_limit = "4K";\n'
             'max_connections_per_address = 4;\nbind_timeout = "1s";\nidle_timeout = "2s";\n'
             'sasl_timeout = "2s";\n',
-            top="auth = { registration = true; };\n", address="::")
+            top="auth = { registration = true; };\n", address="::",
+            router_settings='hold = "2s";\n')
 sm = FakeSM(site.sock)
 auth = FakeAuth(site.sock, {"alice": "secret"})
 c2s = site.start_c2s()
@@ -171,10 +172,15 @@ t.ok(jid is not None and "bad-request" in jid, "a resource Resourceprep refuses 
 jid = c.bind("good", iq_id="bind2")
 t.eq(jid, "alice@example.test/good", "and another bind on the same stream works")
 sm.close()
+t0 = time.monotonic()
 c.send("<message to='bob@example.test' id='nosm'><body>x</body></message>")
-m = c.expect(r"<message[^>]*>.*?</message>")
-t.ok(m is not None and "nosm" in m.group(0) and "service-unavailable" in m.group(0),
-     "sm gone: the router's ERROR becomes service-unavailable to the client", c.rest())
+m = c.expect(r"<message[^>]*>.*?</message>", 10)
+waited = time.monotonic() - t0
+t.ok(m is not None and "nosm" in m.group(0) and "service-unavailable" in m.group(0) and
+     "type='wait'" in m.group(0).replace('"', "'"),
+     "sm gone: c2s keeps the stanza for router.hold, then it becomes service-unavailable (wait)",
+     c.rest())
+t.ok(1.5 <= waited < 8, f"... after router.hold (2s here): {waited:.1f}s")
 t.ok(c2s.alive() and not c.eof, "and the client stays connected")
 c.close()
 

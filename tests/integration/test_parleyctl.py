@@ -60,6 +60,7 @@ def mode_of(path):
 
 # --- the internal protocol, just enough for a raw peer ----------------------
 
+VERSION = 2  # FRAME_PROTOCOL_VERSION
 HELLO, HELLO_OK, ERROR, BIND, BIND_OK = 1, 2, 3, 4, 5
 F_DEFAULT_ROUTE = 0x1
 T_NAME, T_ROLE, T_SECRET, T_PID = 1, 2, 3, 4
@@ -73,7 +74,7 @@ def frame(ftype, seq, attrs, flags=0):
         elif isinstance(value, int):
             value = struct.pack(">I", value)
         body += struct.pack(">HI", tag, len(value)) + value
-    return struct.pack(">IBBHI", 12 + len(body), 1, ftype, flags, seq) + body
+    return struct.pack(">IBBHI", 12 + len(body), VERSION, ftype, flags, seq) + body
 
 
 def read_frame(sock):

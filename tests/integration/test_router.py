@@ -74,6 +74,14 @@ t.ok({"c2s.1", "example.test"} <= names, "a new peer gets a PEER_UP for every bo
 role_of = {f.get(F.NAME): f.get(F.ROLE) for f in table if f.type == F.PEER_UP}
 t.eq(role_of.get("example.test"), "sm", "PEER_UP names the binder's role")
 
+# Before any default route: a name nobody ever bound is no-route.
+seq = c2s.route("c2s.1", "never.example", "<message to='x@never.example'/>", sid="s0")
+err = c2s.wait(lambda f: f.type == F.ERROR and f.get(F.REF_SEQ) == seq)
+t.ok(err is not None and err.get(F.CODE) == F.ERR_NO_ROUTE and err.get(F.REF_TO) == "never.example"
+     and err.get(F.SESSION_ID) == "s0",
+     "a frame for a name nobody bound, with no default route ever, comes back as ERROR no-route",
+     repr(err))
+
 s2s = peer("s2s")
 s2s.bind("s2s", F.F_DEFAULT_ROUTE)
 up = watcher.wait(lambda f: f.type == F.PEER_UP and f.get(F.NAME) == "s2s")
@@ -94,8 +102,9 @@ sm.unbind("example.test")
 watcher.wait(lambda f: f.type == F.PEER_DOWN and f.get(F.NAME) == "example.test")
 seq = c2s.route("c2s.1", "example.test", "<message to='romeo@example.test'/>", sid="s1")
 err = c2s.wait(lambda f: f.type == F.ERROR and f.get(F.REF_SEQ) == seq)
-t.ok(err is not None and err.get(F.CODE) == F.ERR_NO_ROUTE and err.get(F.REF_TO) == "example.test",
-     "a frame for a hosted domain nobody has bound comes back as ERROR no-route", repr(err))
+t.ok(err is not None and err.get(F.CODE) == F.ERR_AWAY and err.get(F.REF_TO) == "example.test",
+     "a frame for a hosted domain nobody has bound comes back as ERROR away (its sender keeps "
+     "it until the domain is bound again)", repr(err))
 t.ok(not any(f.type == F.ROUTE for f in s2s.drain(0.3)),
      "... and does not take the default route to s2s")
 t.eq(getattr(sm.bind("example.test"), "type", None), F.BIND_OK, "sm binds its domain again")
@@ -108,10 +117,10 @@ c2s.wait(lambda f: f.type == F.PEER_DOWN and f.get(F.NAME) == "s2s")
 stanza = "<message to='x@nowhere.example'><body>lost?</body></message>"
 seq = c2s.route("c2s.1", "nowhere.example", stanza, sid="sess-9")
 err = c2s.wait(lambda f: f.type == F.ERROR and f.get(F.REF_SEQ) == seq)
-t.ok(err is not None and err.get(F.CODE) == F.ERR_NO_ROUTE and err.get(F.REF_TO) == "nowhere.example"
+t.ok(err is not None and err.get(F.CODE) == F.ERR_AWAY and err.get(F.REF_TO) == "nowhere.example"
      and err.get(F.STANZA) == stanza.encode() and err.get(F.SESSION_ID) == "sess-9",
-     "a frame for an unknown name with no default route comes back as ERROR no-route "
-     "with ref-seq, ref-to, session-id and the stanza", repr(err))
+     "with the default route gone (s2s restarting), a frame for an unknown name comes back as "
+     "ERROR away with ref-seq, ref-to, session-id and the stanza", repr(err))
 
 seq = c2s.route("c2s.9", "example.test", "<message/>")
 err = c2s.wait(lambda f: f.type == F.ERROR and f.get(F.REF_SEQ) == seq)
@@ -425,8 +434,9 @@ t.ok("stuck (uid 0" in proc.log() and "cut off: it is not reading" in proc.log()
      "a peer that stops reading is cut off, with a log line", proc.log()[-2000:])
 t.ok(stuck.closed_by_router(5), "its connection is closed")
 codes = set(errors)
-t.ok(F.ERR_OVERLOADED in codes and F.ERR_NO_ROUTE in codes,
-     "the sender gets ERROR overloaded, then no-route once the peer is gone", repr(codes))
+t.ok(F.ERR_OVERLOADED in codes and F.ERR_AWAY in codes,
+     "the sender gets ERROR overloaded, then away once the peer is gone (a name bound before)",
+     repr(codes))
 t.eq((got_a, got_b), (b_to_a, a_to_b), "meanwhile two other peers exchange every frame")
 hwm_after = int(proc_status(proc.pid).get("VmHWM", "0 kB").split()[0])
 t.ok(not flood.eof, "the flooder, which reads, is not cut off", proc.log()[-1500:])

@@ -158,9 +158,9 @@ body = (f"<message xmlns='jabber:client' from='{R1}' to='{J1}' type='chat'>"
         "<body>once</body></message>").encode()
 attrs = [(F.FROM, "c2s.1"), (F.TO, HOST), (F.ROUTE_KEY, RB), (F.SESSION_ID, "r1"),
          (F.STANZA, body)]
-seq = c1.peer.send(F.ROUTE, attrs)
+seq = c1.peer.send(F.ROUTE, attrs, flags=F.F_KEPT)
 t.ok(c2.got("j9", "message") is not None, "a ROUTE is delivered")
-c1.peer.send(F.ROUTE, attrs, flags=F.F_RESENT, seq=seq)
+c1.peer.send(F.ROUTE, attrs, flags=F.F_KEPT | F.F_RESENT, seq=seq)
 c1.peer.wait(lambda f: f.type == F.ACK and seq in f.all(F.ACK_SEQ), 3)  # the first one's
 f = c1.peer.wait(lambda f: f.type == F.ACK and seq in f.all(F.ACK_SEQ), 3)
 t.ok(f is not None, "the RESENT copy is acknowledged again", f)
@@ -346,6 +346,52 @@ c2.send("j5", J1, f"<message xmlns='jabber:client' to='{RB}' type='chat'>"
 m = c1.got("r1", "message")
 t.ok(m is not None and m.findtext(C + "body") == "back",
      "its re-announced presence makes it available for bare-JID messages", m)
+
+# --- kept frames: what c2s does not take comes back, and is delivered again -----------------------
+DELAY = "{urn:xmpp:delay}delay"
+
+
+def kept_route(peer, sid, body):
+    return peer.wait(lambda f: f.type == F.ROUTE and f.get(F.SESSION_ID) == sid and
+                     body.encode() in f.get(F.STANZA), 3)
+
+
+c2.send("j5", J1, "<presence xmlns='jabber:client'><priority>1</priority></presence>")
+c1.send("r1", R1, f"<message xmlns='jabber:client' to='{JB}' type='chat' id='k1'>"
+        "<body>kept one</body></message>")
+f = kept_route(c2.peer, "j5", "kept one")
+t.ok(f is not None and f.flags & F.F_KEPT, "sm keeps what it sends to c2s (flag KEPT)", f)
+c2.peer.send(F.ACK, [(F.FROM, "c2s.2"), (F.TO, HOST), (F.ACK_SEQ, f.seq)], flags=F.F_REJECTED)
+t.ok(wait_until(lambda: "c2s.2 has no session j5" in sm.log(), 5),
+     "an ACK with REJECTED (c2s does not have the session): sm ends its session too", sm.log())
+t.ok(c1.nothing("r1", "message"), "and the sender hears no error")
+f = c2.start("j6", J1)
+c2.send("j6", J1, "<presence xmlns='jabber:client'><priority>1</priority></presence>")
+f = kept_route(c2.peer, "j6", "kept one")
+m = None if f is None else ET.fromstring(f.get(F.STANZA))
+t.ok(m is not None and m.find(DELAY) is not None,
+     "the rejected message went to offline storage: the next session gets it, delay-stamped", m)
+if f is not None:  # written to the client: taken care of
+    c2.peer.send(F.ACK, [(F.FROM, "c2s.2"), (F.TO, HOST), (F.ACK_SEQ, f.seq)])
+
+c1.send("r1", R1, f"<message xmlns='jabber:client' to='{JB}' type='chat' id='k2'>"
+        "<body>kept two</body></message>")
+f = kept_route(c2.peer, "j6", "kept two")
+t.ok(f is not None, "another message reaches c2s.2, which dies before acknowledging it", f)
+c2.close()
+t.ok(wait_until(lambda: "kept frame for c2s.2 given back" in sm.log() or
+                "kept frames for c2s.2 given back" in sm.log(), 5),
+     "at c2s.2's PEER_DOWN sm takes back what it never acknowledged", sm.log()[-3000:])
+c2 = FakeC2S("c2s.2")
+f = c2.start("j7", J1)
+c2.send("j7", J1, "<presence xmlns='jabber:client'><priority>1</priority></presence>")
+m = c2.got("j7", "message", lambda el: el.findtext(C + "body") == "kept two")
+t.ok(m is not None and m.find(DELAY) is not None,
+     "and delivers it again: offline storage, to the next session", m)
+# Anything else c2s.2 never acknowledged comes again too (this fake c2s
+# acknowledges only what the test says); "kept two" comes once.
+again = c2.got("j7", "message", lambda el: el.findtext(C + "body") == "kept two", timeout=0.5)
+t.ok(again is None, "once", None if again is None else ET.tostring(again))
 
 # --- an external authreg backend: storage does not know every account ---------------------------
 sm.signal(signal.SIGTERM)

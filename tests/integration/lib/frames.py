@@ -17,7 +17,7 @@ import time
 # A TLS socket that must wait: the same as a plain one's EAGAIN.
 _WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
-VERSION = 1
+VERSION = 2
 HEADER_SIZE = 12
 ATTR_HEADER_SIZE = 6
 MAX_DEFAULT = 1024 * 1024 + 64 * 1024
@@ -38,7 +38,8 @@ TYPE_NAMES = {
 }
 
 # Flags.
-F_DEFAULT_ROUTE, F_SHARED, F_RESENT, F_REANNOUNCE, F_ABORT = 0x1, 0x2, 0x4, 0x8, 0x10
+F_DEFAULT_ROUTE, F_SHARED, F_RESENT, F_REANNOUNCE, F_ABORT, F_KEPT, F_REJECTED = \
+    0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x40
 
 # Attribute tags and their kinds.
 (NAME, ROLE, SECRET, PID, FROM, TO, ROUTE_KEY, SESSION_ID, STANZA, CODE, TEXT, REF_SEQ,
@@ -50,7 +51,7 @@ _U32 = {PID, CODE, REF_SEQ, ACK_SEQ, STATUS}
 
 # ERROR codes.
 ERR_PROTOCOL, ERR_NOT_AUTHORIZED, ERR_CONFLICT, ERR_NOT_ALLOWED, ERR_NO_ROUTE, \
-    ERR_PEER_GONE, ERR_OVERLOADED, ERR_INTERNAL = range(1, 9)
+    ERR_PEER_GONE, ERR_OVERLOADED, ERR_INTERNAL, ERR_AWAY = range(1, 10)
 
 
 def attr(tag, value):
