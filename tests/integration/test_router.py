@@ -266,7 +266,7 @@ err = refused_with_protocol(struct.pack(">I", 0x7FFFFFF0) + b"\x01",
                             "a frame announcing more than router.max_frame is refused "
                             "from its first bytes")
 t.ok(err is not None and "exceeds" in err.get(F.TEXT, ""), "ERROR text says why", repr(err))
-refused_with_protocol(F.encode(F.PING, version=2), "a bad protocol version is refused")
+refused_with_protocol(F.encode(F.PING, version=3), "a bad protocol version is refused")
 refused_with_protocol(F.encode(99), "an unknown frame type is refused, never ignored")
 refused_with_protocol(F.encode(F.PING, length=5), "a length shorter than the header is refused")
 refused_with_protocol(F.encode(F.BIND, [(F.NAME, "x.example")], flags=0x8000),
