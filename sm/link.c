@@ -312,8 +312,14 @@ static void router_error(struct sm *sm, const struct frame *f)
 	char err[ERRLEN];
 
 	(void)frame_get_u32(f, FRAME_TAG_CODE, &code);
-	log_info("a frame for %s came back: %s%s%s", ref_to != NULL ? ref_to : "?",
-	    frame_error_code_name(code), text != NULL ? ": " : "", text != NULL ? text : "");
+	/* A c2s that died with frames in hand gives back many at once, and
+	 * says so itself (router link: N kept frames given back). */
+	if (route_again(code) && code != FRAME_ERR_AWAY)
+		log_debug("a frame for %s came back: %s%s%s", ref_to != NULL ? ref_to : "?",
+		    frame_error_code_name(code), text != NULL ? ": " : "", text != NULL ? text : "");
+	else
+		log_info("a frame for %s came back: %s%s%s", ref_to != NULL ? ref_to : "?",
+		    frame_error_code_name(code), text != NULL ? ": " : "", text != NULL ? text : "");
 	if (!frame_get(f, FRAME_TAG_STANZA, &data, &len))
 		return;
 	/* The c2s does not have that session (or is gone): neither do we. */
