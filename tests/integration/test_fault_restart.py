@@ -73,16 +73,14 @@ t = Tap()
 # Several kills of each; one under the sanitizers (tests/run's second
 # pass, which runs everything about three times slower: the suite's time
 # budget), where what is looked for is a sanitizer report.
-ROUNDS = int(os.environ.get("PARLEY_FAULT_ROUNDS") or
-             (1 if os.path.basename(os.environ.get("PARLEY_BUILD", "").rstrip("/")) == "asan"
-              else 3))
+ROUNDS = int(os.environ.get("PARLEY_FAULT_ROUNDS") or (1 if T.SANITIZED else 3))
 KINDS = (os.environ.get("PARLEY_FAULT_KINDS") or "sm,c2s,router,auth").split(",")
 USERS = [f"u{i}" for i in range(1, 7)]
 LEAD = 2.0                 # s of traffic before the first kill
-GAP = 2.0 + T.TIME_FACTOR   # s of traffic after a process is back, before the next kill
+GAP = 1.5 + T.TIME_FACTOR   # s of traffic after a process is back, before the next kill
 STALL = 0.3                # s the middle kill's process is stopped before it
 LIVE_AFTER = T.scaled(1.5)  # s after the last restart from which delivery must be live
-TAIL = LIVE_AFTER + 2.0     # s of traffic after the last restart
+TAIL = LIVE_AFTER + 1.5     # s of traffic after the last restart
 
 suite = Suite("fault-restart")
 site = ParleydSite(suite, users=USERS, c2s_instances=2)

@@ -47,7 +47,8 @@ says how many deliveries came from offline storage and how many messages
 were bounced yet delivered anyway (an error for a message that arrived).
 
 Time bounds scale with TIME_FACTOR: PARLEY_TIME_FACTOR, or 3 when the
-daemons run under AddressSanitizer (ASAN_OPTIONS is set by tests/run).
+daemons under test were built with sanitizers (SANITIZED: PARLEY_BUILD was
+configured with --enable-sanitizers).
 """
 import asyncio
 import logging
@@ -59,8 +60,18 @@ import xml.etree.ElementTree as ET
 
 import slixmpp
 
-TIME_FACTOR = float(os.environ.get("PARLEY_TIME_FACTOR") or
-                    (3.0 if os.environ.get("ASAN_OPTIONS") else 1.0))
+
+
+def _sanitized(build):
+    try:
+        with open(os.path.join(build, "config.status"), errors="replace") as f:
+            return "--enable-sanitizers" in f.read()
+    except OSError:
+        return False
+
+
+SANITIZED = _sanitized(os.environ.get("PARLEY_BUILD", "."))
+TIME_FACTOR = float(os.environ.get("PARLEY_TIME_FACTOR") or (3.0 if SANITIZED else 1.0))
 
 NS_C = "jabber:client"
 C = "{%s}" % NS_C
