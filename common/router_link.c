@@ -1019,9 +1019,9 @@ int router_link_end(struct router_link *link, size_t start, uint32_t *seq, char 
 	return 0;
 }
 
-static int check_name(const char *what, const char *s, size_t max, char *err, size_t errlen)
+int link_check_name(const char *what, const char *s, size_t max, char *err, size_t errlen)
 {
-	size_t n = strlen(s);
+	size_t n = s != NULL ? strlen(s) : 0;
 	if (n < 1 || n > max)
 		return errf(err, errlen, "%s must be 1 to %zu bytes, not %zu", what, max, n);
 	return 0;
@@ -1035,10 +1035,10 @@ int router_link_route(struct router_link *link, const char *from, const char *to
 
 	if (from == NULL)
 		from = link->name;
-	if (check_name("from", from, 1023, err, errlen) < 0 ||
-	    check_name("to", to, 1023, err, errlen) < 0 ||
-	    (route_key != NULL && check_name("route-key", route_key, 3071, err, errlen) < 0) ||
-	    (session_id != NULL && check_name("session-id", session_id, 64, err, errlen) < 0))
+	if (link_check_name("from", from, 1023, err, errlen) < 0 ||
+	    link_check_name("to", to, 1023, err, errlen) < 0 ||
+	    (route_key != NULL && link_check_name("route-key", route_key, 3071, err, errlen) < 0) ||
+	    (session_id != NULL && link_check_name("session-id", session_id, 64, err, errlen) < 0))
 		return -1;
 	if (len == 0)
 		return errf(err, errlen, "empty stanza");

@@ -134,6 +134,8 @@ struct ack_batch {
 /* router_link.c, for router_link_keep.c */
 uint32_t link_take_seq(struct router_link *link);
 void link_schedule_flush(struct router_link *link);
+/* A name in a routed frame: 1 to max bytes; -1 with the reason otherwise. */
+int link_check_name(const char *what, const char *s, size_t max, char *err, size_t errlen);
 
 /* router_link_keep.c, for router_link.c */
 void keep_init(struct router_link *link);

@@ -495,21 +495,13 @@ static struct ack_batch *batch_for(struct router_link *link, const char *from, c
 	return a;
 }
 
-static int check_name(const char *what, const char *s, char *err, size_t errlen)
-{
-	size_t n = s != NULL ? strlen(s) : 0;
-
-	if (n < 1 || n > 1023)
-		return errf(err, errlen, "%s must be 1 to 1023 bytes, not %zu", what, n);
-	return 0;
-}
-
 static int add_acks(struct router_link *link, const char *from, const char *to,
     const uint32_t *seqs, size_t n, bool rejected, char *err, size_t errlen)
 {
 	if (from == NULL)
 		from = link->name;
-	if (check_name("from", from, err, errlen) < 0 || check_name("to", to, err, errlen) < 0)
+	if (link_check_name("from", from, 1023, err, errlen) < 0 ||
+	    link_check_name("to", to, 1023, err, errlen) < 0)
 		return -1;
 	if (n == 0)
 		return errf(err, errlen, "nothing to acknowledge");
