@@ -342,8 +342,10 @@ static void router_error(struct sm *sm, const struct frame *f)
 		    session_best(sm->sessions, jid_bare_str(p.to), NULL, 0) > 0)
 			log_debug("a copy for a gone session of %s dropped: others got it",
 			    jid_bare_str(p.to));
-		else
+		else {
+			p.again = true;
 			sm_route(sm, &p);
+		}
 		sm_pkt_fini(&p);
 		return;
 	}

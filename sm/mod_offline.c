@@ -60,17 +60,25 @@ static void stamp(char out[32], time_t t)
 		snprintf(out, 32, "1970-01-01T00:00:00Z");
 }
 
-static bool has_own_delay(const struct stanza *st, const char *domain)
+/* The <delay/> a server of ours put on a message (XEP-0203), or -1. Only
+ * an earlier offline store of ours may have put one there: anyone else's
+ * claiming one of our domains is forged, and removed (remove = true) so
+ * that a sender cannot choose the stamp the recipient sees. */
+static int own_delay(struct sm *sm, struct stanza *st, bool remove)
 {
-	int root = stanza_root(st);
+	int root = stanza_root(st), found = -1;
 
-	for (int c = stanza_find_child(st, root, NS_DELAY, "delay"); c >= 0;
-	    c = stanza_find_next(st, c, NS_DELAY, "delay")) {
+	for (int c = stanza_find_child(st, root, NS_DELAY, "delay"), next; c >= 0; c = next) {
+		next = stanza_find_next(st, c, NS_DELAY, "delay");
 		const char *from = stanza_get_attr(st, c, "from");
-		if (from != NULL && strcmp(from, domain) == 0)
-			return true;
+		if (from == NULL || !sm_is_local_domain(sm, from))
+			continue;
+		if (remove)
+			stanza_remove(st, c);
+		else if (found < 0)
+			found = c;
 	}
-	return false;
+	return found;
 }
 
 static enum sm_verdict store(struct sm *sm, struct sm_pkt *p, void *arg)
@@ -95,7 +103,7 @@ static enum sm_verdict store(struct sm *sm, struct sm_pkt *p, void *arg)
 	/* A message stored before and coming back (its delivery never
 	 * reached the client) keeps its first stamp: one <delay/> per
 	 * entity (XEP-0203 §4). */
-	if (!has_own_delay(st, jid_domainpart(owner))) {
+	if (own_delay(sm, st, !p->again) < 0) {
 		int d = stanza_add_child(st, stanza_root(st), NS_DELAY, "delay");
 		stamp(when, time(NULL));
 		stanza_set_attr(st, d, "from", jid_domainpart(owner));

@@ -71,6 +71,7 @@ struct sm_pkt {
 	struct jid *from;           /* NULL when absent */
 	struct jid *to;             /* NULL when absent */
 	struct sm_session *session; /* the session it came from, or NULL */
+	bool again;                 /* routed again after it came back untaken */
 };
 
 enum sm_verdict { SM_PASS = 0, SM_DONE = 1 };

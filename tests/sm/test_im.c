@@ -462,6 +462,36 @@ START_TEST(test_offline_messages_are_stored_with_delay_and_delivered_in_order)
 }
 END_TEST
 
+/* A sender cannot choose the stamp: a <delay/> claiming our domain on a
+ * message from a client is not ours, and goes; another entity's stays. */
+START_TEST(test_offline_forged_delay_from_our_domain_is_replaced)
+{
+	offline(&juliet);
+	from_session(romeo, "<message xmlns='jabber:client' type='chat' to='juliet@example.test'>"
+	    "<body>old?</body><delay xmlns='urn:xmpp:delay' from='example.test' "
+	    "stamp='2001-01-01T00:00:00Z'/><delay xmlns='urn:xmpp:delay' from='elsewhere.test' "
+	    "stamp='2002-02-02T00:00:00Z'/></message>");
+	ck_assert_uint_eq(nsent, 0);
+	struct sm_session *j = online("j3", "juliet@example.test/back");
+	presence(j, 1);
+	const struct stanza *m = nth_to("j3", "message", 0);
+	ck_assert_ptr_nonnull(m);
+	size_t ours = 0, theirs = 0;
+	for (int d = stanza_find_child(m, 0, "urn:xmpp:delay", "delay"); d >= 0;
+	    d = stanza_find_next(m, d, "urn:xmpp:delay", "delay")) {
+		if (strcmp(stanza_get_attr(m, d, "from"), "example.test") == 0) {
+			ours++;
+			ck_assert_str_ne(stanza_get_attr(m, d, "stamp"), "2001-01-01T00:00:00Z");
+		} else {
+			theirs++;
+			ck_assert_str_eq(stanza_get_attr(m, d, "stamp"), "2002-02-02T00:00:00Z");
+		}
+	}
+	ck_assert_uint_eq(ours, 1);
+	ck_assert_uint_eq(theirs, 1);
+}
+END_TEST
+
 START_TEST(test_offline_quota_full_answers_service_unavailable)
 {
 	offline(&juliet);
@@ -704,6 +734,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_blocked_contact_appears_offline);
 	tcase_add_test(tc, test_user_writing_to_blocked_contact_gets_not_acceptable_blocked);
 	tcase_add_test(tc, test_offline_messages_are_stored_with_delay_and_delivered_in_order);
+	tcase_add_test(tc, test_offline_forged_delay_from_our_domain_is_replaced);
 	tcase_add_test(tc, test_offline_quota_full_answers_service_unavailable);
 	tcase_add_test(tc, test_chat_states_alone_are_not_stored_and_no_store_is_refused);
 	tcase_add_test(tc, test_vcard_own_empty_then_set_then_read_by_another);
