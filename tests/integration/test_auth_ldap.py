@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# tests/run: early (one of the longest: started first so the others fill in beside it)
 """test_auth_ldap.py — parley-auth with the ldap backend against a private
 OpenLDAP slapd (lib/ldapserver.py), with router, sm and c2s running and a
 real client (python3-slixmpp, PLAIN over STARTTLS): the right password logs

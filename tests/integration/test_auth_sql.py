@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# tests/run: early (one of the longest: started first so the others fill in beside it)
 """test_auth_sql.py — parley-auth's sql backend against an operator's own
 user table (an ISP-style `customers(login, realm, pwhash, active)`, not
 Parley's schema) in a private MariaDB and a private PostgreSQL.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# tests/run: early (one of the longest: started first so the others fill in beside it)
 """test_c2s.py — parley-c2s against the real router, with fake sm and auth
 peers: STARTTLS and direct TLS, no SASL before TLS, stream header errors,
 SASL PLAIN relayed to auth (success, failure, too many failures, auth

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# tests/run: alone (measures byte rates and timeouts)
 """test_c2s_limits.py — parley-c2s's other settings and edges: in-band
 registration relayed to auth when on, the byte rate (a fast sender is
 slowed down, not cut), connections per address, sm refusing or not

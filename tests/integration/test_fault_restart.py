@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# tests/run: early (one of the longest: started first so the others fill in beside it)
 """test_fault_restart.py — issue 8's fault tests: kill -9 of sm, of one c2s
 instance, of the router and of auth, each ROUNDS times (3), under continuous
 traffic, with the whole suite run by parleyd (c2s.instances = 2) as an

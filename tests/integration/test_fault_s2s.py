@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# tests/run: alone (kills processes under steady traffic and waits for them back)
 """test_fault_s2s.py — issue 8's s2s fault test: kill -9 of parley-s2s,
 ROUNDS times (3), under continuous traffic between Parley users and the
 users of a real remote server, with Parley run by parleyd.

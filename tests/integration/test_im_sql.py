@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# tests/run: early (one of the longest: started first so the others fill in beside it)
 """test_im_sql.py — the IM integration tests of the sm issue (roster,
 presence, delivery, offline, blocking, services) again, with sm and auth on
 MariaDB and on PostgreSQL instead of SQLite: each test file runs unchanged

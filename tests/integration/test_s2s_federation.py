@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# tests/run: early (one of the longest: started first so the others fill in beside it)
 """test_s2s_federation.py — two Parley servers on loopback (a.test and
 b.test, each router + auth + sm + c2s + s2s) federating with Server
 Dialback over STARTTLS, found through s2s.routes (no DNS): messages both

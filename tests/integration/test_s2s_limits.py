@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# tests/run: alone (measures byte rates and timeouts)
 """test_s2s_limits.py — parley-s2s's whitespace keepalives and per-
 connection byte rate, against raw s2s peers. A Parley site a.test
 (s2s.keepalive = 1s, s2s.rate_limit = 4K) routes x.test to a raw server

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# tests/run: early (one of the longest: started first so the others fill in beside it)
 """test_sm_sql_restart.py — sm on MariaDB and on PostgreSQL while the
 database server goes away under traffic (storage.sql.hold, sm's core
 thread; doc/storage.md):

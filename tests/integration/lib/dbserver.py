@@ -23,22 +23,15 @@ import atexit
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 
+from parley import free_port
+
 USER = "parley"
 PASSWORD = "parley-test"
 PG_BIN = "/usr/lib/postgresql/15/bin"
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _wait(pred, timeout):
@@ -69,7 +62,7 @@ class MariaDB:
 
     def __init__(self, dir, port=None):
         self.dir = os.path.abspath(dir)
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.socket = os.path.join(self.dir, "sock")
         self.proc = None
         self.pid = None
@@ -183,7 +176,7 @@ class PostgreSQL:
 
     def __init__(self, dir, port=None):
         self.dir = os.path.abspath(dir)
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.socket = self.dir      # libpq takes the socket's directory
         self.data = os.path.join(self.dir, "pg")
         self.pid = None

@@ -4,10 +4,13 @@ processes the test starts, stopped by PID when it ends (even on failure).
 
 Run tests with /usr/bin/python3 (Debian's, which sees python3-slixmpp).
 Environment: PARLEY_BUILD (the build tree holding the binaries, default
-_build/test), PARLEY_SRC (the source tree), PARLEY_KEEP=1 keeps the temp dir.
+_build/test), PARLEY_SRC (the source tree), PARLEY_KEEP=1 keeps the temp dir,
+PARLEY_PORT_RANGE=LO-HI the ports free_port() picks from (tests/run gives each
+test running side by side a range of its own).
 """
 import atexit
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -56,11 +59,37 @@ class Tap:
         sys.exit(1 if self.failed else 0)
 
 
+def _port_range():
+    lo, hi = 10000, 32000
+    spec = os.environ.get("PARLEY_PORT_RANGE", "")
+    if spec:
+        a, _, b = spec.partition("-")
+        lo, hi = int(a), int(b)
+    return lo, hi
+
+
+_ports_given = set()
+
+
 def free_port(family=socket.AF_INET, host="127.0.0.1"):
-    """A TCP port nobody listens on right now (the kernel's choice)."""
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A TCP port nobody listens on right now, never the same one twice in a
+    process. Picked below the kernel's ephemeral range (32768 and up), so no
+    outgoing connection can take it before the test's server binds it, and
+    inside PARLEY_PORT_RANGE so that tests running side by side never pick
+    the same one."""
+    lo, hi = _port_range()
+    for _ in range(1000):
+        port = random.randint(lo, hi)
+        if port in _ports_given:
+            continue
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
+    raise RuntimeError(f"no free TCP port in {lo}-{hi}")
 
 
 def wait_until(pred, timeout=10.0, interval=0.02):
