@@ -1,7 +1,8 @@
 /*
  * mod_roster.c — the roster (RFC 6121 §2): get, set and remove from the
  * user's own sessions, pushes to every interested resource, and roster
- * versioning (§2.6) with pushes as diffs. It owns the XML form of an item
+ * versioning (§2.6) with pushes as diffs, and a deleted account's roster
+ * (its contacts told, then cleared). It owns the XML form of an item
  * and the "interested resource" flag of a session; the subscription state
  * the items carry is changed by mod_subscription.c through roster.h.
  *
@@ -330,6 +331,55 @@ static void roster_remove(struct sm *sm, struct sm_pkt *p, const char *contact)
 	storage_roster_item_clear(&item);
 }
 
+/* --- a deleted account ---------------------------------------------------------- */
+
+/* The contacts of a deleted account hear it as if the user had removed
+ * every item (§2.5.2) and refused every pending request; then the roster
+ * goes (storage_user_delete leaves it for this). The sessions ended
+ * before, their unavailable presence broadcast from this same roster. */
+struct deleted {
+	struct sm *sm;
+	const struct jid *owner;
+};
+
+static void cancel_item(struct sm *sm, const struct storage_roster_item *item, void *arg)
+{
+	const struct jid *owner = arg;
+
+	if (sub_has_to(item->sub) || item->ask)
+		send_sub(sm, owner, item->contact, "unsubscribe");
+	if (sub_has_from(item->sub))
+		send_sub(sm, owner, item->contact, "unsubscribed");
+}
+
+static int refuse_request(void *arg, const char *contact, const char *stanza)
+{
+	struct deleted *d = arg;
+
+	(void)stanza;
+	send_sub(d->sm, d->owner, contact, "unsubscribed");
+	return 0;
+}
+
+static void user_deleted(struct sm *sm, const struct jid *bare, void *arg)
+{
+	struct deleted d = { sm, bare };
+	char err[ERRLEN];
+
+	(void)arg;
+	if (sm->storage == NULL)
+		return;
+	/* Read errors are logged where they happen; the roster is cleared
+	 * anyway, so that no account of the same name finds it. */
+	(void)sm_roster_each(sm, bare, cancel_item, (void *)bare);
+	if (storage_subreq_list(sm->storage, owner_domain(bare), owner_local(bare),
+	    refuse_request, &d, err, sizeof(err)) == STORAGE_ERROR)
+		log_error("storage: subscription requests of %s: %s", jid_bare_str(bare), err);
+	if (storage_roster_clear(sm->storage, owner_domain(bare), owner_local(bare), err,
+	    sizeof(err)) == STORAGE_ERROR)
+		log_error("storage: roster of deleted %s: %s", jid_bare_str(bare), err);
+}
+
 static bool roster_full(struct sm *sm, const struct jid *owner)
 {
 	struct storage_roster_list l = { 0 };
@@ -442,5 +492,6 @@ static enum sm_verdict iq(struct sm *sm, struct sm_pkt *p, void *arg)
 void mod_roster_init(struct sm *sm)
 {
 	sm_hook_stanza(sm, SM_CHAIN_IQ, "roster", iq, NULL);
+	sm_hook_user(sm, SM_CHAIN_USER_DELETED, "roster", user_deleted, NULL);
 	sm_add_feature(sm, NS_ROSTER);
 }

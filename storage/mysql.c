@@ -80,6 +80,24 @@ struct user_call {
 	struct msql_rows rows;
 };
 
+/* The roster rows a deleted user may have left (sm clears them once it
+ * has told the contacts, and may never have heard of the deletion). */
+static const enum mst_id roster_data[] = {
+	MST_DEL_ROSTER_VERSION, MST_DEL_ROSTER_ITEMS, MST_DEL_ROSTER_GROUPS, MST_DEL_SUBREQ,
+};
+
+static int delete_owned(struct msql_db *d, const enum mst_id *ids, size_t n,
+    const struct msql_param *p, size_t np, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++)
+		if (msql_db_exec(d, ids[i], p, np, NULL, "deleting a user's data", err,
+		    errlen) < 0)
+			return -1;
+	return 0;
+}
+
+/* A new account starts with an empty roster, whatever a deleted one of
+ * the same name left. */
 static int op_user_create(struct msql_db *d, void *arg, char *err, size_t errlen)
 {
 	struct user_call *c = arg;
@@ -88,10 +106,18 @@ static int op_user_create(struct msql_db *d, void *arg, char *err, size_t errlen
 	};
 	unsigned code;
 
+	if (msql_db_begin(d, "creating a user", err, errlen) < 0)
+		return STORAGE_ERROR;
 	if (msql_db_exec(d, MST_USER_CREATE, p, ARRAY_LEN(p), &code, "creating a user", err,
-	    errlen) >= 0)
-		return STORAGE_OK;
-	return code == ER_DUP_ENTRY ? STORAGE_EXISTS : STORAGE_ERROR;
+	    errlen) < 0) {
+		msql_db_rollback(d);
+		return code == ER_DUP_ENTRY ? STORAGE_EXISTS : STORAGE_ERROR;
+	}
+	if (delete_owned(d, roster_data, ARRAY_LEN(roster_data), p, 2, err, errlen) < 0) {
+		msql_db_rollback(d);
+		return STORAGE_ERROR;
+	}
+	return msql_db_commit(d, "creating a user", err, errlen) < 0 ? STORAGE_ERROR : STORAGE_OK;
 }
 
 static int msql_user_create(void *db, const char *domain, const char *localpart,
@@ -163,10 +189,10 @@ static int msql_user_set_secrets(void *db, const char *domain, const char *local
 	return msql_db_run(db, "changing a password", op_user_set_secrets, &c, err, errlen);
 }
 
-/* Everything a user owns besides the users row. A table added for a
- * user's data (archive, PEP…) adds its delete here. */
+/* Everything a user owns besides the users row and the roster (which sm
+ * clears once the contacts know). A table added for a user's data
+ * (archive, PEP…) adds its delete here. */
 static const enum mst_id user_data[] = {
-	MST_DEL_ROSTER_VERSION, MST_DEL_ROSTER_ITEMS, MST_DEL_ROSTER_GROUPS, MST_DEL_SUBREQ,
 	MST_DEL_OFFLINE, MST_DEL_PRIVATE, MST_DEL_VCARD, MST_DEL_BLOCK, MST_DEL_LAST,
 };
 
@@ -180,11 +206,8 @@ static int op_user_delete(struct msql_db *d, void *arg, char *err, size_t errlen
 
 	if (msql_db_begin(d, "deleting a user", err, errlen) < 0)
 		return STORAGE_ERROR;
-	for (size_t i = 0; i < ARRAY_LEN(user_data); i++) {
-		if (msql_db_exec(d, user_data[i], p, ARRAY_LEN(p), NULL, "deleting a user's data",
-		    err, errlen) < 0)
-			goto fail;
-	}
+	if (delete_owned(d, user_data, ARRAY_LEN(user_data), p, ARRAY_LEN(p), err, errlen) < 0)
+		goto fail;
 	n = msql_db_exec(d, MST_USER_DELETE, p, ARRAY_LEN(p), NULL, "deleting a user", err,
 	    errlen);
 	if (n < 0)
@@ -195,6 +218,30 @@ static int op_user_delete(struct msql_db *d, void *arg, char *err, size_t errlen
 fail:
 	msql_db_rollback(d);
 	return STORAGE_ERROR;
+}
+
+static int op_roster_clear(struct msql_db *d, void *arg, char *err, size_t errlen)
+{
+	struct user_call *c = arg;
+	const struct msql_param p[] = { MP_OWNER(c->domain, c->localpart) };
+
+	if (msql_db_begin(d, "clearing a roster", err, errlen) < 0)
+		return STORAGE_ERROR;
+	if (delete_owned(d, roster_data, ARRAY_LEN(roster_data), p, ARRAY_LEN(p), err,
+	    errlen) < 0) {
+		msql_db_rollback(d);
+		return STORAGE_ERROR;
+	}
+	return msql_db_commit(d, "clearing a roster", err, errlen) < 0 ? STORAGE_ERROR :
+	    STORAGE_OK;
+}
+
+static int msql_roster_clear(void *db, const char *domain, const char *localpart,
+    char *err, size_t errlen)
+{
+	struct user_call c = { .domain = domain, .localpart = localpart };
+
+	return msql_db_run(db, "clearing a roster", op_roster_clear, &c, err, errlen);
 }
 
 static int msql_user_delete(void *db, const char *domain, const char *localpart,
@@ -269,6 +316,7 @@ const struct storage_driver storage_mysql_driver = {
 	.roster_get_item = msql_roster_get_item,
 	.roster_put = msql_roster_put,
 	.roster_remove = msql_roster_remove,
+	.roster_clear = msql_roster_clear,
 	.subreq_put = msql_subreq_put,
 	.subreq_exists = msql_subreq_exists,
 	.subreq_delete = msql_subreq_delete,

@@ -67,18 +67,60 @@ static int pgsql_schema_version(void *db)
 
 /* --- users ------------------------------------------------------------------ */
 
-static int pgsql_user_create(void *db, const char *domain, const char *localpart,
-    const char *sha1, const char *sha256, char *err, size_t errlen)
+/* The roster rows a deleted user may have left (sm clears them once it
+ * has told the contacts, and may never have heard of the deletion). */
+static const enum pg_stmt roster_data[] = {
+	PG_DEL_ROSTER_VERSION, PG_DEL_ROSTER_ITEMS, PG_DEL_ROSTER_GROUPS, PG_DEL_SUBREQ,
+};
+
+struct owner_op {
+	const char *domain, *localpart;
+	const char *sha1, *sha256;
+};
+
+static int delete_owned(struct pgsql_db *d, const enum pg_stmt *ids, size_t n,
+    const struct owner_op *o, char *err, size_t errlen)
 {
 	struct pg_params p;
 
-	pg_params_owner(&p, domain, localpart);
-	pg_params_text(&p, sha1);
-	pg_params_text(&p, sha256);
-	int n = pgsql_done_retry(db, PG_USER_CREATE, &p, "creating a user", err, errlen);
-	if (n < 0)
+	pg_params_owner(&p, o->domain, o->localpart);
+	for (size_t i = 0; i < n; i++)
+		if (pgsql_done(d, ids[i], &p, "deleting a user's data", err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+/* A new account starts with an empty roster, whatever a deleted one of
+ * the same name left; all under the owner's lock. */
+static int user_create_attempt(struct pgsql_db *d, void *arg, char *err, size_t errlen)
+{
+	struct owner_op *o = arg;
+	struct pg_params p;
+	const char *what = "creating a user";
+
+	pg_params_owner(&p, o->domain, o->localpart);
+	pg_params_text(&p, o->sha1);
+	pg_params_text(&p, o->sha256);
+	if (pgsql_begin_write(d, o->domain, o->localpart, what, err, errlen) < 0)
+		return STORAGE_ERROR;
+	int n = pgsql_done(d, PG_USER_CREATE, &p, what, err, errlen);
+	if (n < 0 || (n > 0 && delete_owned(d, roster_data, ARRAY_LEN(roster_data), o, err,
+	    errlen) < 0)) {
+		pgsql_rollback(d);
+		return STORAGE_ERROR;
+	}
+	if (pgsql_commit(d, what, err, errlen) < 0)
 		return STORAGE_ERROR;
 	return n == 0 ? STORAGE_EXISTS : STORAGE_OK;
+}
+
+static int pgsql_user_create(void *db, const char *domain, const char *localpart,
+    const char *sha1, const char *sha256, char *err, size_t errlen)
+{
+	struct owner_op o = { .domain = domain, .localpart = localpart, .sha1 = sha1,
+	    .sha256 = sha256 };
+
+	return pgsql_retry(db, user_create_attempt, &o, "creating a user", err, errlen);
 }
 
 static int pgsql_user_get_secret(void *db, const char *domain, const char *localpart,
@@ -122,17 +164,12 @@ static int pgsql_user_set_secrets(void *db, const char *domain, const char *loca
 	return n == 0 ? STORAGE_NOT_FOUND : STORAGE_OK;
 }
 
-/* Everything a user owns besides the users row. A table added for a
- * user's data (archive, PEP…) adds its delete here, and the driver test
- * suite's cascade case checks it. */
+/* Everything a user owns besides the users row and the roster (which sm
+ * clears once the contacts know). A table added for a user's data
+ * (archive, PEP…) adds its delete here, and the driver test suite's
+ * cascade case checks it. */
 static const enum pg_stmt user_data[] = {
-	PG_DEL_ROSTER_VERSION, PG_DEL_ROSTER_ITEMS, PG_DEL_ROSTER_GROUPS, PG_DEL_SUBREQ,
 	PG_DEL_OFFLINE, PG_DEL_PRIVATE, PG_DEL_VCARD, PG_DEL_BLOCK, PG_DEL_LAST,
-};
-
-struct owner_op {
-	const char *domain, *localpart;
-	int result;
 };
 
 /* All or nothing, under the owner's lock; the data goes even without a
@@ -146,9 +183,8 @@ static int user_delete_attempt(struct pgsql_db *d, void *arg, char *err, size_t 
 	pg_params_owner(&p, o->domain, o->localpart);
 	if (pgsql_begin_write(d, o->domain, o->localpart, what, err, errlen) < 0)
 		return STORAGE_ERROR;
-	for (size_t i = 0; i < ARRAY_LEN(user_data); i++)
-		if (pgsql_done(d, user_data[i], &p, "deleting a user's data", err, errlen) < 0)
-			goto fail;
+	if (delete_owned(d, user_data, ARRAY_LEN(user_data), o, err, errlen) < 0)
+		goto fail;
 	int n = pgsql_done(d, PG_USER_DELETE, &p, what, err, errlen);
 	if (n < 0)
 		goto fail;
@@ -166,6 +202,28 @@ static int pgsql_user_delete(void *db, const char *domain, const char *localpart
 	struct owner_op o = { .domain = domain, .localpart = localpart };
 
 	return pgsql_retry(db, user_delete_attempt, &o, "deleting a user", err, errlen);
+}
+
+static int roster_clear_attempt(struct pgsql_db *d, void *arg, char *err, size_t errlen)
+{
+	struct owner_op *o = arg;
+	const char *what = "clearing a roster";
+
+	if (pgsql_begin_write(d, o->domain, o->localpart, what, err, errlen) < 0)
+		return STORAGE_ERROR;
+	if (delete_owned(d, roster_data, ARRAY_LEN(roster_data), o, err, errlen) < 0) {
+		pgsql_rollback(d);
+		return STORAGE_ERROR;
+	}
+	return pgsql_commit(d, what, err, errlen) < 0 ? STORAGE_ERROR : STORAGE_OK;
+}
+
+static int pgsql_roster_clear(void *db, const char *domain, const char *localpart,
+    char *err, size_t errlen)
+{
+	struct owner_op o = { .domain = domain, .localpart = localpart };
+
+	return pgsql_retry(db, roster_clear_attempt, &o, "clearing a roster", err, errlen);
 }
 
 static int pgsql_user_exists(void *db, const char *domain, const char *localpart,
@@ -214,6 +272,7 @@ const struct storage_driver storage_pgsql_driver = {
 	.roster_get_item = pgsql_roster_get_item,
 	.roster_put = pgsql_roster_put,
 	.roster_remove = pgsql_roster_remove,
+	.roster_clear = pgsql_roster_clear,
 	.subreq_put = pgsql_subreq_put,
 	.subreq_exists = pgsql_subreq_exists,
 	.subreq_delete = pgsql_subreq_delete,

@@ -153,23 +153,52 @@ static int sqlite_schema_version(void *db)
 
 /* --- users ------------------------------------------------------------------ */
 
+/* The roster rows a deleted user may have left (sm clears them once it
+ * has told the contacts, and may never have heard of the deletion). */
+static const enum stmt_id roster_data[] = {
+	ST_DEL_ROSTER_VERSION, ST_DEL_ROSTER_ITEMS, ST_DEL_ROSTER_GROUPS, ST_DEL_SUBREQ,
+};
+
+static int delete_owned(struct sqlite_db *d, const enum stmt_id *ids, size_t n,
+    const char *domain, const char *localpart, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++)
+		if (sqlite_db_done(d, sqlite_db_owner(d, ids[i], domain, localpart),
+		    "deleting a user's data", err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+/* A new account starts with an empty roster, whatever a deleted one of
+ * the same name left. */
 static int sqlite_user_create(void *db, const char *domain, const char *localpart,
     const char *sha1, const char *sha256, char *err, size_t errlen)
 {
 	struct sqlite_db *d = db;
-	sqlite3_stmt *st = sqlite_db_owner(d, ST_USER_CREATE, domain, localpart);
 
+	if (sqlite_db_write(d, "creating a user", err, errlen) < 0)
+		return STORAGE_ERROR;
+	sqlite3_stmt *st = sqlite_db_owner(d, ST_USER_CREATE, domain, localpart);
 	sqlite3_bind_text(st, 3, sha1, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, sha256, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	int ext = sqlite3_extended_errcode(d->db);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_DONE)
-		return STORAGE_OK;
-	if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE)
-		return STORAGE_EXISTS;
-	return sqlite_db_error(d, "creating a user", err, errlen);
+	if (rc != SQLITE_DONE) {
+		int result = ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE ?
+		    STORAGE_EXISTS : sqlite_db_error(d, "creating a user", err, errlen);
+		sqlite_db_rollback(d);
+		return result;
+	}
+	if (delete_owned(d, roster_data, ARRAY_LEN(roster_data), domain, localpart, err,
+	    errlen) < 0) {
+		sqlite_db_rollback(d);
+		return STORAGE_ERROR;
+	}
+	if (sqlite_db_commit(d, "creating a user", err, errlen) < 0)
+		return STORAGE_ERROR;
+	return STORAGE_OK;
 }
 
 static int sqlite_user_get_secret(void *db, const char *domain, const char *localpart,
@@ -217,11 +246,11 @@ static int sqlite_user_set_secrets(void *db, const char *domain, const char *loc
 	return n == 0 ? STORAGE_NOT_FOUND : STORAGE_OK;
 }
 
-/* Everything a user owns besides the users row. A table added for a
- * user's data (archive, PEP…) adds its delete here, and the driver test
- * suite's cascade case checks it. */
+/* Everything a user owns besides the users row and the roster (which sm
+ * clears with storage_roster_clear once the contacts know). A table added
+ * for a user's data (archive, PEP…) adds its delete here, and the driver
+ * test suite's cascade case checks it. */
 static const enum stmt_id user_data[] = {
-	ST_DEL_ROSTER_VERSION, ST_DEL_ROSTER_ITEMS, ST_DEL_ROSTER_GROUPS, ST_DEL_SUBREQ,
 	ST_DEL_OFFLINE, ST_DEL_PRIVATE, ST_DEL_VCARD, ST_DEL_BLOCK, ST_DEL_LAST,
 };
 
@@ -236,12 +265,10 @@ static int sqlite_user_delete(void *db, const char *domain, const char *localpar
 
 	if (sqlite_db_write(d, "deleting a user", err, errlen) < 0)
 		return STORAGE_ERROR;
-	for (size_t i = 0; i < ARRAY_LEN(user_data); i++) {
-		if (sqlite_db_done(d, sqlite_db_owner(d, user_data[i], domain, localpart),
-		    "deleting a user's data", err, errlen) < 0) {
-			sqlite_db_rollback(d);
-			return STORAGE_ERROR;
-		}
+	if (delete_owned(d, user_data, ARRAY_LEN(user_data), domain, localpart, err,
+	    errlen) < 0) {
+		sqlite_db_rollback(d);
+		return STORAGE_ERROR;
 	}
 	int n = sqlite_db_done(d, sqlite_db_owner(d, ST_USER_DELETE, domain, localpart),
 	    "deleting a user", err, errlen);
@@ -252,6 +279,22 @@ static int sqlite_user_delete(void *db, const char *domain, const char *localpar
 	if (sqlite_db_commit(d, "deleting a user", err, errlen) < 0)
 		return STORAGE_ERROR;
 	return n == 0 ? STORAGE_NOT_FOUND : STORAGE_OK;
+}
+
+static int sqlite_roster_clear(void *db, const char *domain, const char *localpart,
+    char *err, size_t errlen)
+{
+	struct sqlite_db *d = db;
+
+	if (sqlite_db_write(d, "clearing a roster", err, errlen) < 0)
+		return STORAGE_ERROR;
+	if (delete_owned(d, roster_data, ARRAY_LEN(roster_data), domain, localpart, err,
+	    errlen) < 0) {
+		sqlite_db_rollback(d);
+		return STORAGE_ERROR;
+	}
+	return sqlite_db_commit(d, "clearing a roster", err, errlen) < 0 ? STORAGE_ERROR :
+	    STORAGE_OK;
 }
 
 static int sqlite_user_exists(void *db, const char *domain, const char *localpart,
@@ -307,6 +350,7 @@ const struct storage_driver storage_sqlite_driver = {
 	.roster_get_item = sqlite_roster_get_item,
 	.roster_put = sqlite_roster_put,
 	.roster_remove = sqlite_roster_remove,
+	.roster_clear = sqlite_roster_clear,
 	.subreq_put = sqlite_subreq_put,
 	.subreq_exists = sqlite_subreq_exists,
 	.subreq_delete = sqlite_subreq_delete,

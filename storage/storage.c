@@ -367,6 +367,12 @@ int storage_roster_remove(struct storage *s, const char *domain, const char *loc
 	    err, errlen)));
 }
 
+int storage_roster_clear(struct storage *s, const char *domain, const char *localpart,
+    char *err, size_t errlen)
+{
+	return back(s, (leave(s), s->driver->roster_clear(s->db, domain, localpart, err, errlen)));
+}
+
 /* --- subscription requests ------------------------------------------------------ */
 
 int storage_subreq_put(struct storage *s, const char *domain, const char *localpart,

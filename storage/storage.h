@@ -91,7 +91,9 @@ int storage_schema_version(const struct storage *s);
 
 /* --- users ------------------------------------------------------------------ */
 
-/* Create domain/localpart with its secrets: STORAGE_OK, STORAGE_EXISTS. */
+/* Create domain/localpart with its secrets: STORAGE_OK, STORAGE_EXISTS.
+ * Whatever roster a deleted account of that name left goes in the same
+ * transaction. */
 int storage_user_create(struct storage *s, const char *domain, const char *localpart,
     const struct storage_user_secrets *secrets, char *err, size_t errlen);
 /* The secrets for one hash into *out: STORAGE_OK, STORAGE_NOT_FOUND. */
@@ -101,9 +103,9 @@ int storage_user_get_secrets(struct storage *s, const char *domain, const char *
 int storage_user_set_secrets(struct storage *s, const char *domain, const char *localpart,
     const struct storage_user_secrets *secrets, char *err, size_t errlen);
 /* STORAGE_OK, STORAGE_NOT_FOUND (no users row). Everything else the user
- * owns (see the end of this file) is deleted in the same transaction
- * either way: with an external authentication backend sm keeps data for
- * users the users table never held. */
+ * owns but the roster (see the end of this file) is deleted in the same
+ * transaction either way: with an external authentication backend sm
+ * keeps data for users the users table never held. */
 int storage_user_delete(struct storage *s, const char *domain, const char *localpart,
     char *err, size_t errlen);
 /* STORAGE_OK (exists), STORAGE_NOT_FOUND. */
@@ -179,6 +181,10 @@ int storage_roster_put(struct storage *s, const char *domain, const char *localp
  * STORAGE_OK, STORAGE_NOT_FOUND (no live item; nothing changes). */
 int storage_roster_remove(struct storage *s, const char *domain, const char *localpart,
     const char *contact, int64_t *ver, char *err, size_t errlen);
+/* A deleted user's roster — items, tombstones, groups, version and
+ * subscription requests — all gone in one transaction: STORAGE_OK. */
+int storage_roster_clear(struct storage *s, const char *domain, const char *localpart,
+    char *err, size_t errlen);
 
 /* --- subscription requests ("Pending In", RFC 6121 §3.1.3) ------------------------
  *
@@ -269,8 +275,11 @@ int storage_last_get(struct storage *s, const char *domain, const char *localpar
     int64_t *when, char **status, char *err, size_t errlen);
 
 /* storage_user_delete removes, in the same transaction, everything above
- * that the user owns (roster, requests, offline messages, private XML,
- * vCard, block list, last activity). The archive (XEP-0313) and PEP
+ * that the user owns (offline messages, private XML, vCard, block list,
+ * last activity) but the roster and subscription requests: sm reads those
+ * to tell the contacts (as if the user had removed every item, RFC 6121
+ * §2.5.2) and then calls storage_roster_clear; storage_user_create clears
+ * what a deletion sm never heard of left. The archive (XEP-0313) and PEP
  * (XEP-0163) will add their tables and operations the same way. */
 
 /* Derive both secrets from a password (account creation, password change).

@@ -42,6 +42,8 @@ struct storage_driver {
 	    const struct storage_roster_item *item, int64_t *ver, char *err, size_t errlen);
 	int (*roster_remove)(void *db, const char *domain, const char *localpart,
 	    const char *contact, int64_t *ver, char *err, size_t errlen);
+	int (*roster_clear)(void *db, const char *domain, const char *localpart,
+	    char *err, size_t errlen);
 
 	int (*subreq_put)(void *db, const char *domain, const char *localpart,
 	    const char *contact, const char *stanza, char *err, size_t errlen);

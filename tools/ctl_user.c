@@ -188,11 +188,21 @@ static int run(const struct ctl *ctl, const struct conf *c, struct storage *s, i
 		char bare[2 * JID_PART_BUFSIZE];
 		snprintf(bare, sizeof(bare), "%s@%s", local, domain);
 		rc = ctl_notify_user_deleted(c, domain, bare, err, sizeof(err));
-		if (rc > 0)
+		if (rc > 0) {
+			/* sm has told the contacts and cleared the roster. */
 			printf("sm ended the sessions of %s\n", bare);
-		else if (rc < 0)
+			return CTL_EXIT_OK;
+		}
+		if (rc < 0)
 			ctl_warnx(ctl, "the account is deleted, but sm could not be told (%s): "
 			    "sessions still open for %s end when they disconnect", err, bare);
+		/* Nobody tells the contacts now; at least no roster is left
+		 * for an account of the same name to find. */
+		char err2[ERRLEN];
+		if (storage_roster_clear(s, domain, local, err2, sizeof(err2)) < 0) {
+			ctl_warnx(ctl, "%s's roster: %s", bare, err2);
+			return CTL_EXIT_FAIL;
+		}
 		return CTL_EXIT_OK;
 	}
 	/* Refuse early, before asking for a password. */

@@ -2,8 +2,10 @@
 """test_user_del.py — `parleyctl user del` on a running suite: the account
 and its data go from the store, and sm is told (USER_DELETED through the
 router), so the user's open sessions end with <not-authorized/> at once
-and the user cannot log in again; another user is not disturbed. With the
-suite stopped, the same command still deletes and says nothing of sm.
+and the user cannot log in again; another user is not disturbed. The
+user's contacts see the resources go unavailable and lose both halves of
+their subscriptions (RFC 6121 §2.5.2), a pending request is refused. With
+the suite stopped, the same command still deletes and says nothing of sm.
 Prints TAP."""
 import asyncio
 import os
@@ -12,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 
-from imlib import Cli, DOMAIN, Site, run, shows  # noqa: E402
+from imlib import Cli, DOMAIN, Site, is_presence, is_push, item_of, run, shows, sub_of  # noqa: E402
 from parley import BUILD, Suite, Tap, wait_until  # noqa: E402
 
 t = Tap()
@@ -33,7 +35,26 @@ async def scenario():
         return
     for c in (alice, alice2, bob):
         c.presence()
+    carol = Cli(site, "carol", "c")
+    t.ok(await carol.login(), "carol logs in", site.logs())
+    carol.presence()
+    # alice and bob: both; carol asks alice and gets no answer.
+    await bob.roster_get()
+    await carol.roster_get()
+    alice.presence("subscribe", bob.bare)
+    await bob.wait(lambda e: is_presence(e, "subscribe", alice.bare))
+    bob.presence("subscribed", alice.bare)
+    bob.presence("subscribe", alice.bare)
+    await alice.wait(lambda e: is_presence(e, "subscribe", bob.bare))
+    alice.presence("subscribed", bob.bare)
+    both = await bob.wait(lambda e: is_push(e, alice.bare) and
+                          sub_of(item_of(e, alice.bare)) == "both")
+    t.ok(both is not None, "bob and alice are subscribed both ways", shows(bob.since()))
+    carol.presence("subscribe", alice.bare)
+    await alice.wait(lambda e: is_presence(e, "subscribe", carol.bare))
     await asyncio.sleep(0.3)
+    bob.mark()
+    carol.mark()
     r = await asyncio.get_running_loop().run_in_executor(
         None, lambda: ctl("user", "del", f"alice@{DOMAIN}"))
     t.ok(r.returncode == 0, "parleyctl user del alice: exit 0", r.stdout + r.stderr)
@@ -48,6 +69,22 @@ async def scenario():
     t.ok(len(errs) == 2, "each with the stream error <not-authorized/>",
          shows([el for _, el in alice.got]))
     t.ok(not bob.gone.is_set(), "bob is still connected")
+    ends = await bob.wait_all([lambda e, r=r: is_presence(e, "unavailable", f"{alice.bare}/{r}")
+                               for r in ("a", "b")])
+    t.ok(all(e is not None for e in ends), "bob sees both of alice's resources go unavailable",
+         shows(bob.since()))
+    none = await bob.wait(lambda e: is_push(e, alice.bare) and
+                          sub_of(item_of(e, alice.bare)) == "none")
+    t.ok(none is not None and item_of(none, alice.bare)["ask"] is None,
+         "bob's item for alice goes to subscription none (both halves cancelled)",
+         shows(bob.since()))
+    refused = await carol.wait(lambda e: is_presence(e, "unsubscribed", alice.bare))
+    t.ok(refused is not None, "carol's pending request is refused (unsubscribed)",
+         shows(carol.since()))
+    r = await bob.roster_get()
+    t.ok(r is not None and sub_of(item_of(r, alice.bare)) == "none",
+         "bob's roster keeps alice with subscription none", shows([r]))
+    await carol.close()
     t.ok("account alice@" in site.sm.log() and "2 sessions ended" in site.sm.log(),
          "sm logs the removal", site.sm.log()[-800:])
     again = Cli(site, "alice", "c")

@@ -383,6 +383,43 @@ START_TEST(test_removing_an_item_cancels_both_subscriptions)
 }
 END_TEST
 
+/* An account deleted: its contacts see it go unavailable and lose both
+ * halves of their subscription (as for §2.5.2), and its roster goes. */
+START_TEST(test_deleted_account_cancels_its_contacts_subscriptions)
+{
+	struct sm_session *j = online("c2s.2", "j", "juliet@example.test/balcony");
+	char err[ERRLEN];
+
+	handshake(j);
+	clear_sent();
+	ck_assert_int_eq(storage_user_delete(sm.storage, "example.test", "juliet", err,
+	    sizeof(err)), STORAGE_OK);
+	struct jid *bare = NULL;
+	ck_assert_int_eq(jid_parse(&bare, "juliet@example.test", 19, err, sizeof(err)), 0);
+	end_session(&j);
+	sm_run_user(&sm, SM_CHAIN_USER_DELETED, bare);
+	bool none = false, gone = false;
+	for (size_t i = 0; iq_to("r", "set", i) != NULL; i++)
+		if (strcmp(item_attr(iq_to("r", "set", i), "subscription"), "none") == 0)
+			none = true;
+	for (size_t i = 0; nth_to("r", "presence", i) != NULL; i++) {
+		const struct stanza *p = nth_to("r", "presence", i);
+		if (stanza_type(p) != NULL && strcmp(stanza_type(p), "unavailable") == 0 &&
+		    strcmp(stanza_from(p), "juliet@example.test/balcony") == 0)
+			gone = true;
+	}
+	ck_assert(none);
+	ck_assert(gone);
+	struct storage_roster_list l;
+	ck_assert_int_eq(storage_roster_get(sm.storage, "example.test", "juliet", &l, err,
+	    sizeof(err)), STORAGE_OK);
+	ck_assert_uint_eq(l.n, 0);
+	ck_assert(l.ver == 0);
+	storage_roster_list_free(&l);
+	jid_free(&bare);
+}
+END_TEST
+
 /* F1: RFC 6121 §4.6.3 — a roster contact without 'from' that got directed
  * presence still hears the session's unavailable, even after a broadcast. */
 START_TEST(test_directed_presence_to_a_roster_contact_without_from_ends_unavailable)
@@ -534,6 +571,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_subscribe_to_offline_user_is_delivered_at_login);
 	tcase_add_test(tc, test_probe_and_subscribe_to_nonexistent_user_change_nothing);
 	tcase_add_test(tc, test_removing_an_item_cancels_both_subscriptions);
+	tcase_add_test(tc, test_deleted_account_cancels_its_contacts_subscriptions);
 	tcase_add_test(tc, test_directed_presence_to_a_roster_contact_without_from_ends_unavailable);
 	tcase_add_test(tc, test_initial_presence_brings_nothing_from_a_contact_who_blocks_the_user);
 	tcase_add_test(tc, test_error_messages_to_bare_or_absent_full_jid_are_ignored);

@@ -376,17 +376,12 @@ static void fill(struct storage *s, const char *domain, const char *owner)
 	STORE_CALL(STORAGE_OK, storage_last_set(s, domain, owner, 42, "bye", err, sizeof(err)));
 }
 
-/* Whether owner has anything left anywhere, through the interface. */
-static bool has_data(struct storage *s, const char *domain, const char *owner)
+/* Whether owner has a roster (items, tombstones, version, requests). */
+static bool has_roster(struct storage *s, const char *domain, const char *owner)
 {
 	char err[ERRLEN] = "";
 	struct storage_roster_list l;
-	size_t n = 0;
-	char *text = NULL;
-	int64_t when;
 	bool any = false;
-	struct jids j = { .n = 0 };
-	struct messages m = { .n = 0 };
 
 	STORE_CALL(STORAGE_OK, storage_roster_get(s, domain, owner, &l, err, sizeof(err)));
 	any = any || l.n > 0 || l.ver != 0;
@@ -396,8 +391,21 @@ static bool has_data(struct storage *s, const char *domain, const char *owner)
 	    sizeof(err)));
 	any = any || l.n > 0;
 	storage_roster_list_free(&l);
-	any = any || storage_subreq_exists(s, domain, owner, "asker@example.net", err,
+	return any || storage_subreq_exists(s, domain, owner, "asker@example.net", err,
 	    sizeof(err)) != STORAGE_NOT_FOUND;
+}
+
+/* Whether owner has anything but a roster left, through the interface. */
+static bool has_other(struct storage *s, const char *domain, const char *owner)
+{
+	char err[ERRLEN] = "";
+	size_t n = 0;
+	char *text = NULL;
+	int64_t when;
+	bool any = false;
+	struct jids j = { .n = 0 };
+	struct messages m = { .n = 0 };
+
 	STORE_CALL(STORAGE_OK, storage_offline_count(s, domain, owner, &n, err, sizeof(err)));
 	any = any || n > 0;
 	STORE_CALL(STORAGE_OK, storage_offline_list(s, domain, owner, collect_message, &m, err,
@@ -423,6 +431,14 @@ static bool has_data(struct storage *s, const char *domain, const char *owner)
 	return any;
 }
 
+static bool has_data(struct storage *s, const char *domain, const char *owner)
+{
+	return has_roster(s, domain, owner) || has_other(s, domain, owner);
+}
+
+/* storage_user_delete leaves the roster for sm (which tells the contacts
+ * first), storage_roster_clear takes it, storage_user_create takes what a
+ * deletion sm never heard of left. */
 START_TEST(test_deleting_a_user_deletes_all_of_its_data)
 {
 	struct storage *s = store_open();
@@ -434,25 +450,41 @@ START_TEST(test_deleting_a_user_deletes_all_of_its_data)
 	fill(s, D, "juliet");
 	fill(s, D, "romeo");
 	fill(s, "example.net", "juliet");
-	ck_assert(has_data(s, D, "juliet"));
+	ck_assert(has_roster(s, D, "juliet") && has_other(s, D, "juliet"));
 	STORE_CALL(STORAGE_OK, storage_user_delete(s, D, "juliet", err, sizeof(err)));
-	ck_assert(!has_data(s, D, "juliet"));
+	ck_assert(!has_other(s, D, "juliet"));
+	ck_assert(has_roster(s, D, "juliet"));
 	STORE_CALL(STORAGE_NOT_FOUND, storage_user_exists(s, D, "juliet", err, sizeof(err)));
+	STORE_CALL(STORAGE_OK, storage_roster_clear(s, D, "juliet", err, sizeof(err)));
+	ck_assert(!has_data(s, D, "juliet"));
 	/* Others keep everything: the same localpart elsewhere, another user. */
-	ck_assert(has_data(s, D, "romeo"));
-	ck_assert(has_data(s, "example.net", "juliet"));
+	ck_assert(has_data(s, D, "romeo") && has_roster(s, D, "romeo"));
+	ck_assert(has_other(s, "example.net", "juliet") && has_roster(s, "example.net", "juliet"));
 	STORE_CALL(STORAGE_OK, storage_user_exists(s, D, "romeo", err, sizeof(err)));
 
 	/* Data of a user the users table never held (an external
 	 * authentication backend) goes too; the answer is still NOT_FOUND. */
 	fill(s, D, "external");
 	STORE_CALL(STORAGE_NOT_FOUND, storage_user_delete(s, D, "external", err, sizeof(err)));
+	ck_assert(!has_other(s, D, "external"));
+	STORE_CALL(STORAGE_OK, storage_roster_clear(s, D, "external", err, sizeof(err)));
 	ck_assert(!has_data(s, D, "external"));
 	ck_assert(has_data(s, D, "romeo"));
 
-	/* A user created again starts empty. */
+	/* A user created again starts empty, even when nobody cleared the
+	 * roster the deleted one left; another user's stays. */
+	store_user(s, D, "juliet");
+	fill(s, D, "juliet");
+	STORE_CALL(STORAGE_OK, storage_user_delete(s, D, "juliet", err, sizeof(err)));
+	ck_assert(has_roster(s, D, "juliet"));
 	store_user(s, D, "juliet");
 	ck_assert(!has_data(s, D, "juliet"));
+	ck_assert(has_roster(s, D, "romeo"));
+	/* Creating one that exists changes nothing. */
+	struct storage_user_secrets sec;
+	STORE_CALL(STORAGE_OK, storage_secrets_from_password("pw", 4096, &sec, err, sizeof(err)));
+	STORE_CALL(STORAGE_EXISTS, storage_user_create(s, D, "romeo", &sec, err, sizeof(err)));
+	ck_assert(has_roster(s, D, "romeo"));
 	storage_close(&s);
 }
 END_TEST
