@@ -421,3 +421,57 @@ const struct fake_frame *fake_find(const struct fake *fk, int type, int conn, si
 				return &fk->seen[i];
 	return NULL;
 }
+
+/* --- what the owner got ---------------------------------------------------- */
+
+void fake_got_add(struct fake_got **got, size_t *n, const struct frame *f)
+{
+	*got = xreallocarray(*got, *n + 1, sizeof(**got));
+	struct fake_got *g = &(*got)[(*n)++];
+	const void *p;
+	size_t len;
+
+	memset(g, 0, sizeof(*g));
+	g->type = f->type;
+	g->flags = f->flags;
+	g->seq = f->seq;
+	fake_copy_str(g->name, sizeof(g->name), f, FRAME_TAG_NAME);
+	fake_copy_str(g->role, sizeof(g->role), f, FRAME_TAG_ROLE);
+	fake_copy_str(g->from, sizeof(g->from), f, FRAME_TAG_FROM);
+	fake_copy_str(g->to, sizeof(g->to), f, FRAME_TAG_TO);
+	fake_copy_str(g->sid, sizeof(g->sid), f, FRAME_TAG_SESSION_ID);
+	fake_copy_str(g->ref_to, sizeof(g->ref_to), f, FRAME_TAG_REF_TO);
+	frame_get_u32(f, FRAME_TAG_CODE, &g->code);
+	frame_get_u32(f, FRAME_TAG_REF_SEQ, &g->ref_seq);
+	if (frame_get(f, FRAME_TAG_STANZA, &p, &len)) {
+		g->stanza = xmalloc(len + 1);
+		memcpy(g->stanza, p, len);
+		g->stanza[len] = '\0';
+		g->stanza_len = len;
+	}
+}
+
+size_t fake_got_count(const struct fake_got *got, size_t n, int type)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (got[i].type == type)
+			count++;
+	return count;
+}
+
+const struct fake_got *fake_got_find(const struct fake_got *got, size_t n, int type, size_t nth)
+{
+	for (size_t i = 0; i < n; i++)
+		if (got[i].type == type && nth-- == 0)
+			return &got[i];
+	return NULL;
+}
+
+void fake_got_free(struct fake_got *got, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(got[i].stanza);
+	free(got);
+}

@@ -128,4 +128,29 @@ const struct fake_frame *fake_find(const struct fake *fk, int type, int conn, si
 /* Copy a string attribute ("" when absent). */
 void fake_copy_str(char *dst, size_t n, const struct frame *f, enum frame_tag tag);
 
+/* The other side: one frame the link handed its owner (the frame
+ * callback), kept for a test to assert on. */
+struct fake_got {
+	int type;
+	uint16_t flags;
+	uint32_t seq;
+	char name[128];
+	char role[40];
+	char from[128];
+	char to[128];
+	char sid[80];
+	char ref_to[128];
+	uint32_t code;
+	uint32_t ref_seq;
+	char *stanza;               /* NUL-terminated copy, or NULL */
+	size_t stanza_len;
+};
+
+/* Append a copy of f to the array *got of *n (grown here). */
+void fake_got_add(struct fake_got **got, size_t *n, const struct frame *f);
+/* How many of a type; the nth (0-based) of a type, or NULL. */
+size_t fake_got_count(const struct fake_got *got, size_t n, int type);
+const struct fake_got *fake_got_find(const struct fake_got *got, size_t n, int type, size_t nth);
+void fake_got_free(struct fake_got *got, size_t n);
+
 #endif

@@ -40,21 +40,6 @@ static char sock_path[240];
 
 /* --- the owner ---------------------------------------------------------------- */
 
-struct got {
-	int type;
-	uint16_t flags;
-	uint32_t seq;
-	char name[128];
-	char role[40];
-	char from[128];
-	char to[128];
-	char sid[80];
-	uint32_t code;
-	uint32_t ref_seq;
-	char *stanza;
-	size_t stanza_len;
-};
-
 struct owner {
 	int ups, downs, bounds, bind_errors, writables;
 	char router[64];
@@ -63,7 +48,7 @@ struct owner {
 	uint16_t bound_flags[16];
 	char bind_error_name[64];
 	uint32_t bind_error_code;
-	struct got *got;
+	struct fake_got *got;
 	size_t ngot;
 	/* Free the link from the frame callback. */
 	struct router_link **free_from_frame;
@@ -111,27 +96,7 @@ static void on_frame(struct router_link *link, const struct frame *f, void *arg)
 {
 	struct owner *o = arg;
 	(void)link;
-	o->got = xreallocarray(o->got, o->ngot + 1, sizeof(*o->got));
-	struct got *g = &o->got[o->ngot++];
-	memset(g, 0, sizeof(*g));
-	g->type = f->type;
-	g->flags = f->flags;
-	g->seq = f->seq;
-	fake_copy_str(g->name, sizeof(g->name), f, FRAME_TAG_NAME);
-	fake_copy_str(g->role, sizeof(g->role), f, FRAME_TAG_ROLE);
-	fake_copy_str(g->from, sizeof(g->from), f, FRAME_TAG_FROM);
-	fake_copy_str(g->to, sizeof(g->to), f, FRAME_TAG_TO);
-	fake_copy_str(g->sid, sizeof(g->sid), f, FRAME_TAG_SESSION_ID);
-	frame_get_u32(f, FRAME_TAG_CODE, &g->code);
-	frame_get_u32(f, FRAME_TAG_REF_SEQ, &g->ref_seq);
-	const void *p;
-	size_t len;
-	if (frame_get(f, FRAME_TAG_STANZA, &p, &len)) {
-		g->stanza = xmalloc(len + 1);
-		memcpy(g->stanza, p, len);
-		g->stanza[len] = '\0';
-		g->stanza_len = len;
-	}
+	fake_got_add(&o->got, &o->ngot, f);
 	if (o->free_from_frame != NULL)
 		router_link_free(o->free_from_frame);
 }
@@ -154,18 +119,12 @@ static const struct router_link_callbacks owner_callbacks = {
 
 static void owner_free(struct owner *o)
 {
-	for (size_t i = 0; i < o->ngot; i++)
-		free(o->got[i].stanza);
-	free(o->got);
+	fake_got_free(o->got, o->ngot);
 }
 
 static size_t owner_count(const struct owner *o, int type)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < o->ngot; i++)
-		if (o->got[i].type == type)
-			n++;
-	return n;
+	return fake_got_count(o->got, o->ngot, type);
 }
 
 static struct router_link_settings unix_settings(void)

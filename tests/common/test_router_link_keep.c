@@ -32,24 +32,9 @@ static char sock_path[240];
 
 /* --- the owner ---------------------------------------------------------------- */
 
-struct got {
-	int type;
-	uint16_t flags;
-	uint32_t seq;
-	char name[128];
-	char from[128];
-	char to[128];
-	char sid[80];
-	char ref_to[128];
-	uint32_t code;
-	uint32_t ref_seq;
-	char *stanza;
-	size_t stanza_len;
-};
-
 struct owner {
 	int ups, downs, bounds;
-	struct got *got;
+	struct fake_got *got;
 	size_t ngot;
 	struct router_link *link;
 	const char *reclaim_at_down;  /* router_link_reclaim(name) at its PEER_DOWN */
@@ -83,27 +68,8 @@ static void on_bound(struct router_link *link, const char *name, uint16_t flags,
 static void on_frame(struct router_link *link, const struct frame *f, void *arg)
 {
 	struct owner *o = arg;
-	o->got = xreallocarray(o->got, o->ngot + 1, sizeof(*o->got));
-	struct got *g = &o->got[o->ngot++];
-	memset(g, 0, sizeof(*g));
-	g->type = f->type;
-	g->flags = f->flags;
-	g->seq = f->seq;
-	fake_copy_str(g->name, sizeof(g->name), f, FRAME_TAG_NAME);
-	fake_copy_str(g->from, sizeof(g->from), f, FRAME_TAG_FROM);
-	fake_copy_str(g->to, sizeof(g->to), f, FRAME_TAG_TO);
-	fake_copy_str(g->sid, sizeof(g->sid), f, FRAME_TAG_SESSION_ID);
-	fake_copy_str(g->ref_to, sizeof(g->ref_to), f, FRAME_TAG_REF_TO);
-	frame_get_u32(f, FRAME_TAG_CODE, &g->code);
-	frame_get_u32(f, FRAME_TAG_REF_SEQ, &g->ref_seq);
-	const void *p;
-	size_t len;
-	if (frame_get(f, FRAME_TAG_STANZA, &p, &len)) {
-		g->stanza = xmalloc(len + 1);
-		memcpy(g->stanza, p, len);
-		g->stanza[len] = '\0';
-		g->stanza_len = len;
-	}
+	fake_got_add(&o->got, &o->ngot, f);
+	const struct fake_got *g = &o->got[o->ngot - 1];
 	/* Not g->name: the ERRORs the reclaim gives back grow o->got, and
 	 * router_link_reclaim() reads the name between its callbacks. */
 	if (f->type == FRAME_PEER_DOWN && o->reclaim_at_down != NULL &&
@@ -120,26 +86,17 @@ static const struct router_link_callbacks owner_callbacks = {
 
 static void owner_free(struct owner *o)
 {
-	for (size_t i = 0; i < o->ngot; i++)
-		free(o->got[i].stanza);
-	free(o->got);
+	fake_got_free(o->got, o->ngot);
 }
 
 static size_t owner_count(const struct owner *o, int type)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < o->ngot; i++)
-		if (o->got[i].type == type)
-			n++;
-	return n;
+	return fake_got_count(o->got, o->ngot, type);
 }
 
-static const struct got *owner_find(const struct owner *o, int type, size_t nth)
+static const struct fake_got *owner_find(const struct owner *o, int type, size_t nth)
 {
-	for (size_t i = 0; i < o->ngot; i++)
-		if (o->got[i].type == type && nth-- == 0)
-			return &o->got[i];
-	return NULL;
+	return fake_got_find(o->got, o->ngot, type, nth);
 }
 
 /* --- helpers ------------------------------------------------------------------ */
@@ -341,7 +298,7 @@ START_TEST(test_rejected_ack_gives_the_frame_back_as_an_error)
 	fake_send_ack(fk, FRAME_F_REJECTED, "sm", "c2s.1", &b, 1);
 	fake_flush(fk);
 	ck_assert(RUN_UNTIL(loop, owner_count(&o, FRAME_ERROR) == 1, 2000));
-	const struct got *e = owner_find(&o, FRAME_ERROR, 0);
+	const struct fake_got *e = owner_find(&o, FRAME_ERROR, 0);
 	ck_assert_uint_eq(e->code, FRAME_ERR_REJECTED);
 	ck_assert_uint_eq(e->ref_seq, b);
 	ck_assert_str_eq(e->ref_to, "sm");
@@ -379,7 +336,7 @@ START_TEST(test_undeliverable_kept_frame_comes_back_once_with_its_stanza)
 	ck_assert(RUN_UNTIL(loop, owner_count(&o, FRAME_ERROR) >= 1, 2000));
 	run_for(loop, 50);
 	ck_assert_uint_eq(owner_count(&o, FRAME_ERROR), 1);
-	const struct got *e = owner_find(&o, FRAME_ERROR, 0);
+	const struct fake_got *e = owner_find(&o, FRAME_ERROR, 0);
 	ck_assert_uint_eq(e->code, FRAME_ERR_NO_ROUTE);
 	ck_assert_uint_eq(e->ref_seq, a);
 	ck_assert_str_eq(e->ref_to, "nowhere.example");
@@ -641,7 +598,7 @@ START_TEST(test_parked_frame_past_the_hold_time_comes_back_as_away)
 	uint64_t back_a = now_ms();
 	ck_assert_uint_eq(owner_count(&o, FRAME_ERROR), 1);
 	ck_assert_uint_ge(back_a - t0, 270);   /* the loop's clock may lag a little */
-	const struct got *e = owner_find(&o, FRAME_ERROR, 0);
+	const struct fake_got *e = owner_find(&o, FRAME_ERROR, 0);
 	ck_assert_uint_eq(e->code, FRAME_ERR_AWAY);
 	ck_assert_uint_eq(e->ref_seq, a);
 	ck_assert_str_eq(e->ref_to, "sm");
@@ -702,8 +659,8 @@ START_TEST(test_reclaim_gives_back_unacked_frames_in_order)
 	o.reclaim_at_down = "c2s.2";
 	announce(loop, fk, &o, FRAME_PEER_DOWN, 0, "c2s.2");
 	ck_assert_uint_eq(owner_count(&o, FRAME_ERROR), 2);
-	const struct got *e0 = owner_find(&o, FRAME_ERROR, 0);
-	const struct got *e1 = owner_find(&o, FRAME_ERROR, 1);
+	const struct fake_got *e0 = owner_find(&o, FRAME_ERROR, 0);
+	const struct fake_got *e1 = owner_find(&o, FRAME_ERROR, 1);
 	ck_assert_uint_eq(e0->code, FRAME_ERR_PEER_GONE);
 	ck_assert_uint_eq(e0->ref_seq, a);
 	ck_assert_str_eq(e0->ref_to, "c2s.2");
