@@ -68,7 +68,8 @@ const char *conf_group_for(const struct conf *c, const char *process)
 
 #define MAX_ENTRY (1024 * 1024)
 
-int conf_lookup_user(const char *name, uid_t *uid, gid_t *gid, char *err, size_t errlen)
+int conf_lookup_user(const char *name, uid_t *uid, gid_t *gid, char **home, char *err,
+    size_t errlen)
 {
 	struct passwd pw, *res = NULL;
 	size_t size = 1024;
@@ -82,14 +83,17 @@ int conf_lookup_user(const char *name, uid_t *uid, gid_t *gid, char *err, size_t
 			break;
 		size *= 2;
 	}
-	free(buf);
 	if (res == NULL) {
+		free(buf);
 		if (rc != 0)
 			return errf(err, errlen, "cannot look up user %s: %s", name, strerror(rc));
 		return errf(err, errlen, "no such user \"%s\" on this system", name);
 	}
 	*uid = pw.pw_uid;
 	*gid = pw.pw_gid;
+	if (home != NULL)
+		*home = xstrdup(pw.pw_dir != NULL && *pw.pw_dir != '\0' ? pw.pw_dir : "/");
+	free(buf);
 	return 0;
 }
 
@@ -132,8 +136,8 @@ static bool store_user_conflict(const struct conf *c, const char **key, char *wh
 	uid_t su, au;
 	gid_t g;
 	char err[ERRLEN];
-	if (conf_lookup_user(sm, &su, &g, err, sizeof(err)) == 0 &&
-	    conf_lookup_user(auth, &au, &g, err, sizeof(err)) == 0 && su == au)
+	if (conf_lookup_user(sm, &su, &g, NULL, err, sizeof(err)) == 0 &&
+	    conf_lookup_user(auth, &au, &g, NULL, err, sizeof(err)) == 0 && su == au)
 		return false;
 	*key = strcmp(conf_user_key(c, "auth"), "user") != 0 ? conf_user_key(c, "auth") :
 	    conf_user_key(c, "sm");
@@ -177,7 +181,7 @@ static void check_accounts(const struct conf *c, struct conf_errors *errs)
 		const char *ukey = conf_user_key(c, p), *gkey = conf_group_key(c, p);
 		if (!seen(checked, &n, ukey)) {
 			const char *user = conf_str(c, ukey);
-			if (conf_lookup_user(user, &uid, &gid, err, sizeof(err)) < 0)
+			if (conf_lookup_user(user, &uid, &gid, NULL, err, sizeof(err)) < 0)
 				conf_error(errs, c, ukey, "%s", err);
 			else if (uid == 0)
 				conf_error(errs, c, ukey, "\"%s\" is root (uid 0): %s%s to run as root; "

@@ -31,10 +31,12 @@ const char *conf_group_key(const struct conf *c, const char *process);
 const char *conf_user_for(const struct conf *c, const char *process);
 const char *conf_group_for(const struct conf *c, const char *process);
 
-/* The system's user database, the way sandbox_drop_user() reads it (by
- * name): 0, or -1 with "no such user \"x\" on this system" or the lookup's
- * error in err. gid is the user's login group. */
-int conf_lookup_user(const char *name, uid_t *uid, gid_t *gid, char *err, size_t errlen);
+/* The system's user database by name, the one place the project reads it:
+ * 0, or -1 with "no such user \"x\" on this system" or the lookup's error
+ * in err. gid is the user's login group; *home (when home is not NULL) a
+ * malloc'd copy of its home directory ("/" when it has none). */
+int conf_lookup_user(const char *name, uid_t *uid, gid_t *gid, char **home, char *err,
+    size_t errlen);
 int conf_lookup_group(const char *name, gid_t *gid, char *err, size_t errlen);
 
 /*

@@ -36,7 +36,6 @@
  */
 #include <errno.h>
 #include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +48,7 @@
 
 #include <seccomp.h>
 
+#include "conf_user.h"
 #include "landlock.h"
 #include "sandbox.h"
 #include "seccomp_policy.h"
@@ -56,54 +56,17 @@
 
 /* ---- the user ---------------------------------------------------------- */
 
-/* Look the user (and group) up with the _r functions, growing the buffer
- * until the entry fits. */
+/* The user, and the group when one is named (else the user's login group). */
 static int lookup_user(const char *user, const char *group, uid_t *uid, gid_t *gid,
     char **home, char *err, size_t errlen)
 {
-	struct passwd pw, *pwp = NULL;
-	struct group gr, *grp = NULL;
-	size_t size = 1024;
-	char *buf = NULL;
-	int rc;
-
-	for (;;) {
-		buf = xrealloc(buf, size);
-		rc = getpwnam_r(user, &pw, buf, size, &pwp);
-		if (rc != ERANGE || size >= 1024 * 1024)
-			break;
-		size *= 2;
-	}
-	if (rc != 0 || pwp == NULL) {
-		free(buf);
-		if (rc != 0)
-			return errf(err, errlen, "cannot look up user %s: %s", user, strerror(rc));
-		return errf(err, errlen, "no such user: %s", user);
-	}
-	*uid = pw.pw_uid;
-	*gid = pw.pw_gid;
-	*home = xstrdup(pw.pw_dir ? pw.pw_dir : "/");
-	if (group == NULL) {
-		free(buf);
-		return 0;
-	}
-	for (;;) {
-		buf = xrealloc(buf, size);
-		rc = getgrnam_r(group, &gr, buf, size, &grp);
-		if (rc != ERANGE || size >= 1024 * 1024)
-			break;
-		size *= 2;
-	}
-	free(buf);
-	if (rc != 0 || grp == NULL) {
+	if (conf_lookup_user(user, uid, gid, home, err, errlen) < 0)
+		return -1;
+	if (group != NULL && conf_lookup_group(group, gid, err, errlen) < 0) {
 		free(*home);
 		*home = NULL;
-		if (rc != 0)
-			return errf(err, errlen, "cannot look up group %s: %s", group,
-			    strerror(rc));
-		return errf(err, errlen, "no such group: %s", group);
+		return -1;
 	}
-	*gid = gr.gr_gid;
 	return 0;
 }
 

@@ -9,7 +9,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -61,30 +60,28 @@ static void add_uid(struct router *r, uid_t uid)
 	r->allowed_uids[r->nallowed_uids++] = uid;
 }
 
-/* A user name or a numeric uid. */
-static int resolve_user(const char *name, uid_t *uid)
+/* A user name or a numeric uid; -1 with why in err. */
+static int resolve_user(const char *name, uid_t *uid, char *err, size_t errlen)
 {
 	char *end;
+	gid_t gid;
 
 	if (*name != '\0' && strspn(name, "0123456789") == strlen(name)) {
 		errno = 0;
 		unsigned long v = strtoul(name, &end, 10);
 		if (errno != 0 || *end != '\0' || v > (unsigned long)(uid_t)-2)
-			return -1;
+			return errf(err, errlen, "%s is not a valid uid", name);
 		*uid = (uid_t)v;
 		return 0;
 	}
-	struct passwd *pw = getpwnam(name);
-	if (pw == NULL)
-		return -1;
-	*uid = pw->pw_uid;
-	return 0;
+	return conf_lookup_user(name, uid, &gid, NULL, err, errlen);
 }
 
 static int allowed_users(struct router *r, const struct conf *c, struct conf_errors *errs)
 {
 	int rc = 0;
 	uid_t uid;
+	char err[ERRLEN];
 
 	/* By default: whoever the processes run as, each as its own user or
 	 * the top-level one (conf_user.h), and root. */
@@ -97,8 +94,8 @@ static int allowed_users(struct router *r, const struct conf *c, struct conf_err
 				again |= strcmp(conf_user_key(c, conf_user_processes[j]), key) == 0;
 			if (again)
 				continue;
-			if (resolve_user(user, &uid) < 0) {
-				conf_error(errs, c, key, "no such user: %s", user);
+			if (resolve_user(user, &uid, err, sizeof(err)) < 0) {
+				conf_error(errs, c, key, "%s", err);
 				rc = -1;
 				continue;
 			}
@@ -109,8 +106,8 @@ static int allowed_users(struct router *r, const struct conf *c, struct conf_err
 	}
 	for (size_t i = 0; i < conf_strlist_count(c, "router.allowed_users"); i++) {
 		const char *name = conf_strlist_get(c, "router.allowed_users", i);
-		if (resolve_user(name, &uid) < 0) {
-			conf_error(errs, c, "router.allowed_users", "no such user: %s", name);
+		if (resolve_user(name, &uid, err, sizeof(err)) < 0) {
+			conf_error(errs, c, "router.allowed_users", "%s", err);
 			rc = -1;
 			continue;
 		}

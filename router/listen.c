@@ -7,7 +7,6 @@
  * peer.c's business.
  */
 #include <errno.h>
-#include <grp.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "conf_user.h"
 #include "router.h"
 #include "tls.h"
 
@@ -59,15 +59,15 @@ static int listen_unix(struct router *r, char *err, size_t errlen)
 	const char *group = conf_str(c, "router.socket_group");
 	mode_t mode = conf_mode(c, "router.socket_mode");
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct group *gr;
 
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return errf(err, errlen, "router.socket: %s is longer than a socket path may be "
 		    "(%zu bytes)", path, sizeof(sun.sun_path) - 1);
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((gr = getgrnam(group)) == NULL)
-		return errf(err, errlen, "router.socket_group: no such group: %s", group);
-	gid_t gid = gr->gr_gid;
+	gid_t gid;
+	char why[ERRLEN];
+	if (conf_lookup_group(group, &gid, why, sizeof(why)) < 0)
+		return errf(err, errlen, "router.socket_group: %s", why);
 	if (socket_in_use(path, &sun, err, errlen) < 0)
 		return -1;
 

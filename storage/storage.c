@@ -627,7 +627,7 @@ int storage_prepare(const struct conf *c, char *err, size_t errlen)
 	char why[ERRLEN];
 	uid_t uid;
 	gid_t gid;
-	if (conf_lookup_user(user, &uid, &gid, why, sizeof(why)) < 0)
+	if (conf_lookup_user(user, &uid, &gid, NULL, why, sizeof(why)) < 0)
 		return errf(err, errlen, "%s: %s: %s", conf_where(c, ukey), ukey, why);
 	if (conf_lookup_group(group, &gid, why, sizeof(why)) < 0)
 		return errf(err, errlen, "%s: %s: %s", conf_where(c, gkey), gkey, why);

@@ -82,14 +82,15 @@ static void check_accounts(const struct conf *c, struct conf_errors *errs, struc
 		gid_t login_gid;
 		a->process = conf_user_processes[i];
 		a->user = conf_user_for(c, a->process);
-		a->known = conf_lookup_user(a->user, &a->uid, &login_gid, err, sizeof(err)) == 0 &&
+		a->known = conf_lookup_user(a->user, &a->uid, &login_gid, NULL, err,
+		    sizeof(err)) == 0 &&
 		    a->uid != 0 &&
 		    conf_lookup_group(conf_group_for(c, a->process), &a->gid, err, sizeof(err)) == 0;
 	}
 
 	if (conf_is_set(c, "router.socket_group")) {
 		gid_t sg;
-		if (ctl_lookup_group(conf_str(c, "router.socket_group"), &sg, err, sizeof(err)) < 0)
+		if (conf_lookup_group(conf_str(c, "router.socket_group"), &sg, err, sizeof(err)) < 0)
 			conf_error(errs, c, "router.socket_group", "%s", err);
 	}
 	size_t n = conf_strlist_count(c, "router.allowed_users");

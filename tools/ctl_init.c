@@ -32,6 +32,7 @@
 
 #include "buf.h"
 #include "certgen.h"
+#include "conf_user.h"
 #include "jid.h"
 #include "parleyctl.h"
 
@@ -242,7 +243,7 @@ static int pick_account(const struct ctl *ctl, const struct init_opts *o, struct
 		    (long)login_gid);
 		return -1;
 	}
-	if (ctl_lookup_group(p->group, &p->gid, err, sizeof(err)) < 0) {
+	if (conf_lookup_group(p->group, &p->gid, err, sizeof(err)) < 0) {
 		ctl_warnx(ctl, "init: %s", err);
 		return -1;
 	}

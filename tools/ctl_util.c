@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pwd.h>
@@ -17,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf_user.h"
 #include "parleyctl.h"
 
 void ctl_warnx(const struct ctl *ctl, const char *fmt, ...)
@@ -56,48 +56,27 @@ static bool all_digits(const char *s)
 
 int ctl_lookup_user(const char *name, uid_t *uid, gid_t *gid, char *err, size_t errlen)
 {
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-	int rc;
-
 	if (all_digits(name)) {
+		struct passwd pw, *res = NULL;
+		char buf[4096];
 		errno = 0;
 		unsigned long long v = strtoull(name, NULL, 10);
 		if (errno != 0 || v > UINT32_MAX - 1)
 			return errf(err, errlen, "%s is not a valid uid", name);
-		rc = getpwuid_r((uid_t)v, &pw, buf, sizeof(buf), &res);
+		int rc = getpwuid_r((uid_t)v, &pw, buf, sizeof(buf), &res);
 		if (rc == 0 && res == NULL) {
 			/* A numeric uid need not have a name; it has no group then. */
 			*uid = (uid_t)v;
 			*gid = (gid_t)-1;
 			return 0;
 		}
-	} else {
-		rc = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
-	}
-	if (res == NULL) {
-		if (rc != 0)
+		if (res == NULL)
 			return errf(err, errlen, "cannot look up user %s: %s", name, strerror(rc));
-		return errf(err, errlen, "no such user \"%s\" on this system", name);
+		*uid = pw.pw_uid;
+		*gid = pw.pw_gid;
+		return 0;
 	}
-	*uid = pw.pw_uid;
-	*gid = pw.pw_gid;
-	return 0;
-}
-
-int ctl_lookup_group(const char *name, gid_t *gid, char *err, size_t errlen)
-{
-	struct group gr, *res = NULL;
-	char buf[16384];
-	int rc = getgrnam_r(name, &gr, buf, sizeof(buf), &res);
-
-	if (res == NULL) {
-		if (rc != 0)
-			return errf(err, errlen, "cannot look up group %s: %s", name, strerror(rc));
-		return errf(err, errlen, "no such group \"%s\" on this system", name);
-	}
-	*gid = gr.gr_gid;
-	return 0;
+	return conf_lookup_user(name, uid, gid, NULL, err, errlen);
 }
 
 /* --- permissions as another user ------------------------------------------ */

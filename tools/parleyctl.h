@@ -82,9 +82,8 @@ void ctl_warnx(const struct ctl *ctl, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* Load the configuration; on errors print them all on stderr and return NULL. */
 struct conf *ctl_load_config(const struct ctl *ctl);
 
-/* Users and groups by name (or, for users, a numeric uid). */
+/* A user by name or numeric uid (groups: conf_lookup_group). */
 int ctl_lookup_user(const char *name, uid_t *uid, gid_t *gid, char *err, size_t errlen);
-int ctl_lookup_group(const char *name, gid_t *gid, char *err, size_t errlen);
 
 /* Whether a process running as uid with gid as its only group can walk
  * down to `path` (search permission on every directory above it, and on

@@ -167,7 +167,7 @@ static int give_run_dir(const struct conf *conf, const char *run_dir, char *err,
 	uid_t uid;
 	gid_t gid;
 
-	if (conf_lookup_user(user, &uid, &gid, err, errlen) < 0 ||
+	if (conf_lookup_user(user, &uid, &gid, NULL, err, errlen) < 0 ||
 	    conf_lookup_group(group, &gid, err, errlen) < 0)
 		return -1;
 	if (chown(run_dir, uid, gid) < 0 || chmod(run_dir, mode) < 0)
