@@ -399,10 +399,7 @@ except Exception as e:  # noqa: BLE001
 
 try:
     run_on(maria)
-    # Under the sanitizers (tests/run's second pass; the suite's time
-    # budget) the PostgreSQL half runs in the normal pass only.
-    if os.path.basename(os.path.normpath(os.environ.get("PARLEY_BUILD", "."))) != "asan":
-        run_on(pg)
+    run_on(pg)
 
     # A query with an unknown placeholder: a configuration error at start.
     bad = dict(QUERIES["mysql"], password="SELECT pwhash FROM customers WHERE login = %x")

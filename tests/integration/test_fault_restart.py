@@ -75,10 +75,7 @@ t = Tap()
 # pass, which runs everything about three times slower: the suite's time
 # budget), where what is looked for is a sanitizer report.
 ROUNDS = int(os.environ.get("PARLEY_FAULT_ROUNDS") or (1 if T.SANITIZED else 3))
-# Under the sanitizers, the kills that exercise the most of the hand-off
-# (sm's and c2s's); the router's and auth's run in the normal pass.
-KINDS = (os.environ.get("PARLEY_FAULT_KINDS") or
-         ("sm,c2s" if T.SANITIZED else "sm,c2s,router,auth")).split(",")
+KINDS = (os.environ.get("PARLEY_FAULT_KINDS") or "sm,c2s,router,auth").split(",")
 USERS = [f"u{i}" for i in range(1, 7)]
 LEAD = 2.0                 # s of traffic before the first kill
 GAP = 1.5 + T.TIME_FACTOR   # s of traffic after a process is back, before the next kill

@@ -160,10 +160,7 @@ def scenario_for(kind, db, site):
 
 def main():
     suite = Suite("sm-sql-restart")
-    # Under the sanitizers (tests/run's second pass; the suite's time
-    # budget) one server: the core thread and sql_retry are the same code.
-    asan = os.path.basename(os.path.normpath(os.environ.get("PARLEY_BUILD", "."))) == "asan"
-    kinds = os.environ.get("PARLEY_TEST_SQL_KINDS", "pgsql" if asan else "mysql pgsql")
+    kinds = os.environ.get("PARLEY_TEST_SQL_KINDS", "mysql pgsql")
     for kind in kinds.split():
         db = dbserver.server(kind, suite.path(kind))
         try:
