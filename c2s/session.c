@@ -252,6 +252,61 @@ static bool to_server(const struct client *c, const struct stanza *st)
 
 static void keep_presence(struct client *c, struct stanza *st, const char *type);
 
+/* An error c2s itself answers (from the server: the stanza's own `to` may
+ * be what is wrong with it). */
+static void refuse(struct client *c, struct stanza *st, const char *cond, const char *text)
+{
+	if (stanza_make_error(st, "modify", cond, text) < 0)
+		return;
+	stanza_set_from(st, c->host);
+	stanza_set_to(st, jid_full_str(c->jid));
+	client_write_stanza(c, st);
+}
+
+/* What RFC 6120 asks of every stanza, checked before it goes anywhere: a
+ * `to` that is a JID (§8.1.1; jid-malformed, §8.3.3.8), and an iq with an
+ * id and one of the four types, a get or set with exactly one payload
+ * (§8.2.3; bad-request, §8.3.3.1). false when the stanza was answered (or
+ * dropped: an iq result or error no one can match without its id). */
+static bool well_formed(struct client *c, struct stanza *st)
+{
+	const char *to = stanza_to(st);
+	const char *type = stanza_type(st);
+	char err[ERRLEN];
+
+	if (to != NULL) {
+		struct jid *j = NULL;
+		int rc = jid_parse(&j, to, strlen(to), err, sizeof(err));
+		jid_free(&j);
+		if (rc < 0) {
+			log_debug("%s: stanza to a malformed JID: %s", jid_full_str(c->jid), err);
+			refuse(c, st, "jid-malformed", err);
+			return false;
+		}
+	}
+	if (!stanza_is(st, 0, NS_CLIENT, "iq"))
+		return true;
+	bool getset = type != NULL && (strcmp(type, "get") == 0 || strcmp(type, "set") == 0);
+	if (!getset && (type == NULL || (strcmp(type, "result") != 0 &&
+	    strcmp(type, "error") != 0))) {
+		refuse(c, st, "bad-request", "an iq's type is get, set, result or error");
+		return false;
+	}
+	if (stanza_id(st) == NULL) {
+		if (getset)
+			refuse(c, st, "bad-request", "an iq needs an id");
+		return false;
+	}
+	size_t n = 0;
+	for (int e = stanza_first_element(st, 0); e >= 0; e = stanza_next_element(st, e))
+		n++;
+	if (getset && n != 1) {
+		refuse(c, st, "bad-request", "an iq get or set carries exactly one payload");
+		return false;
+	}
+	return true;
+}
+
 void session_client_stanza(struct client *c, struct stanza *st)
 {
 	const char *from = stanza_from(st);
@@ -269,6 +324,8 @@ void session_client_stanza(struct client *c, struct stanza *st)
 			return;
 		}
 	}
+	if (!well_formed(c, st))
+		return;
 	stanza_set_from(st, jid_full_str(c->jid));
 	if (iq && type != NULL && to_server(c, st)) {
 		const char *id = stanza_id(st);

@@ -132,6 +132,38 @@ t.ok(m is not None and "policy-violation" in m.group(0) and "modify" in m.group(
 c.send("<message to='bob@example.test' id='m4'/>")
 t.ok(sm.wait(lambda fr: fr.type == F.ROUTE and b"m4" in fr.get(F.STANZA)),
      "whitespace keepalives and that refusal leave the stream working")
+# What RFC 6120 asks of every stanza, answered by c2s (nothing reaches sm).
+BAD = [
+    ("<iq type='get' id='j1' to='bob@example.test/'><ping xmlns='urn:xmpp:ping'/></iq>",
+     "j1", "jid-malformed", "an iq to a malformed JID (empty resourcepart): jid-malformed"),
+    ("<message to='bob@exa mple.test' id='j2'><body>x</body></message>", "j2",
+     "jid-malformed", "a message to a malformed domain: jid-malformed"),
+    ("<iq id='t1' to='example.test'><ping xmlns='urn:xmpp:ping'/></iq>", "t1", "bad-request",
+     "an iq without a type: bad-request"),
+    ("<iq type='fetch' id='t2' to='example.test'><ping xmlns='urn:xmpp:ping'/></iq>", "t2",
+     "bad-request", "an iq with an unknown type: bad-request"),
+    ("<iq type='get' id='z0' to='example.test'/>", "z0", "bad-request",
+     "an iq get without a payload: bad-request"),
+    ("<iq type='get' id='z2' to='example.test'><ping xmlns='urn:xmpp:ping'/>"
+     "<query xmlns='jabber:iq:version'/></iq>", "z2", "bad-request",
+     "an iq get with two payloads: bad-request"),
+]
+for xml, sid_, cond, name in BAD:
+    c.send(xml)
+    m = c.expect(rf"<(iq|message)[^>]*id=['\"]{sid_}['\"].*?</(iq|message)>")
+    got = m.group(0) if m else ""
+    t.ok(m is not None and "type=\"error\"" in got.replace("'", '"') and cond in got and
+         'from="example.test"' in got.replace("'", '"'), name, c.rest()[:400])
+c.send("<iq type='set' to='example.test'><ping xmlns='urn:xmpp:ping'/></iq>")
+m = c.expect(r"<iq[^>]*>.*?</iq>")
+t.ok(m is not None and "bad-request" in m.group(0), "an iq set without an id: bad-request",
+     c.rest()[:400])
+c.send("<message to='bob@example.test' id='m5'/>")
+t.ok(sm.wait(lambda fr: fr.type == F.ROUTE and b"m5" in fr.get(F.STANZA)) and
+     not any(fr.type == F.ROUTE and any(x.encode() in fr.get(F.STANZA)
+                                        for x in ("j1", "j2", "t1", "t2", "z0", "z2"))
+             for fr in sm.frames),
+     "none of them reached sm, and the stream goes on")
 c.send("<message from='mallory@example.test' to='bob@example.test'><body>x</body></message>")
 t.ok(c.expect(r"<stream:error>.*invalid-from.*</stream:error>") and c.closed(),
      "a foreign from: invalid-from, and the stream is closed", c.rest())
