@@ -248,7 +248,21 @@ static void route(struct sm *sm, const struct frame *f)
 		unknown_session(sm, f, data, len);
 		return;
 	}
-	if (parse_pkt(sm, data, len, s, &p, err, sizeof(err)) < 0) {
+	int rc = parse_pkt(sm, data, len, s, &p, err, sizeof(err));
+	if (rc == -2 && (s != NULL || p.from != NULL)) {
+		/* RFC 6120 §8.3.3.8, answered from the domain it came to. */
+		log_info("%s: stanza to a malformed JID answered: %s", from, err);
+		struct stanza *e = stanza_copy(p.st);
+		if (stanza_make_error(e, "modify", "jid-malformed", err) == 0) {
+			stanza_set_from(e, frame_get_str(f, FRAME_TAG_TO, NULL));
+			stanza_set_to(e, jid_full_str(s != NULL ? s->jid : p.from));
+			sm_send(sm, e);
+		}
+		stanza_free(&e);
+		sm_pkt_fini(&p);
+		return;
+	}
+	if (rc < 0) {
 		log_warn("%s: bad stanza dropped: %s", from, err);
 		sm_pkt_fini(&p);
 		return;

@@ -49,10 +49,10 @@ int sm_pkt_init(struct sm_pkt *p, struct stanza *st, struct sm_session *session,
 		return errf(err, errlen, "not a stanza: {%s}%s", stanza_ns(st, root),
 		    stanza_name(st, root) != NULL ? stanza_name(st, root) : "");
 	p->type = stanza_type(st);
-	if (parse_addr(&p->to, stanza_to(st), err, errlen) < 0)
-		return -1;
 	if (parse_addr(&p->from, stanza_from(st), err, errlen) < 0)
 		return -1;
+	if (parse_addr(&p->to, stanza_to(st), err, errlen) < 0)
+		return -2;
 	return 0;
 }
 

@@ -153,7 +153,8 @@ bool sm_is_local_domain(const struct sm *sm, const char *domain);
  * (logged here). */
 int sm_user_exists(struct sm *sm, const struct jid *jid);
 /* Build a packet from a parsed stanza (takes it); -1 with a reason when
- * it is not a stanza or an address does not parse. */
+ * it is not a stanza or its `from` does not parse, -2 when only its `to`
+ * does not (the packet is complete but for p->to, to answer it). */
 int sm_pkt_init(struct sm_pkt *p, struct stanza *st, struct sm_session *session, char *err,
     size_t errlen);
 void sm_pkt_fini(struct sm_pkt *p);

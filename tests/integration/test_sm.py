@@ -251,6 +251,11 @@ c1.send("r1", R1, f"<message xmlns='jabber:client' to='mercutio@{HOST}' type='er
         "<error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
         "</error></message>")
 t.ok(c1.nothing("r1", "message"), "an error stanza is never answered with an error")
+c1.send("r1", R1, f"<iq xmlns='jabber:client' to='mercutio@{HOST}/' type='get' id='q00'>"
+        "<ping xmlns='urn:xmpp:ping'/></iq>")
+e = c1.got("r1", "iq")
+t.ok(e is not None and err_cond(e) == "jid-malformed" and e.get("id") == "q00" and
+     e.get("from") == HOST, "an iq to a malformed JID: jid-malformed, from the domain", e)
 c1.send("r1", R1, "<message xmlns='jabber:client' to='someone@remote.example' id='m7'>"
         "<body>far</body></message>")
 e = c1.got("r1", "message")
