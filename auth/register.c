@@ -143,6 +143,9 @@ static void send_form(struct reg *r, const char *registered_user)
 	int q = stanza_add_child(st, stanza_root(st), NS_REGISTER, "query");
 
 	if (registered_user != NULL) {
+		stanza_add_child_text(st, q, NULL, "instructions",
+		    "You are registered: send a new password to change it, or <remove/> to "
+		    "delete your account.");
 		stanza_add_child(st, q, NULL, "registered");
 		stanza_add_child_text(st, q, NULL, "username", registered_user);
 	} else {

@@ -25,8 +25,10 @@ enum register_action {
 enum register_outcome {
 	REGISTER_OK = 0,
 	REGISTER_IGNORE,           /* not ours to answer (a result, an error) */
-	REGISTER_BAD_REQUEST,      /* not a register query, a field missing */
-	REGISTER_NOT_ACCEPTABLE,   /* a bad username, an empty password */
+	REGISTER_BAD_REQUEST,      /* a password change without both fields */
+	REGISTER_BAD_REMOVE,       /* <remove/> with other children (XEP-0077 §3.2) */
+	REGISTER_NOT_ACCEPTABLE,   /* registration: a field missing, a bad username, an
+	                            * empty password (XEP-0077 §3.1) */
 	REGISTER_NOT_ALLOWED,      /* registration is off; the backend cannot */
 	REGISTER_NOT_AUTHORIZED,   /* someone else's account; removal before login */
 	REGISTER_CONFLICT,         /* the user exists */

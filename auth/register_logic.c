@@ -75,9 +75,14 @@ enum register_outcome register_parse(const struct stanza *iq, const struct conf 
 		return registration_on ? REGISTER_OK : REGISTER_SERVICE_UNAVAILABLE;
 	}
 
-	if (stanza_find_child(iq, q, NS_REGISTER, "remove") != STANZA_NONE) {
+	int rm = stanza_find_child(iq, q, NS_REGISTER, "remove");
+	if (rm != STANZA_NONE) {
 		if (!logged_in)
 			return REGISTER_NOT_AUTHORIZED;
+		/* §3.2: alone, or the request is not understood — an account
+		 * is not deleted on a request that says something else too. */
+		if (stanza_first_element(iq, q) != rm || stanza_next_element(iq, rm) != STANZA_NONE)
+			return REGISTER_BAD_REMOVE;
 		req->action = REGISTER_REMOVE;
 		return REGISTER_OK;
 	}
@@ -85,8 +90,10 @@ enum register_outcome register_parse(const struct stanza *iq, const struct conf 
 	int p = stanza_find_child(iq, q, NS_REGISTER, "password");
 	if (!logged_in && !registration_on)
 		return REGISTER_NOT_ALLOWED;
+	/* §3.1: registration without all the information asked for is
+	 * not-acceptable; §3.3: a password change without it, bad-request. */
 	if (u == STANZA_NONE || p == STANZA_NONE)
-		return REGISTER_BAD_REQUEST;
+		return logged_in ? REGISTER_BAD_REQUEST : REGISTER_NOT_ACCEPTABLE;
 	const char *username = stanza_text(iq, u);
 	req->password = stanza_text(iq, p);
 	if (req->password == NULL || req->password[0] == '\0')
@@ -130,8 +137,10 @@ const struct register_error *register_outcome_error(enum register_outcome o)
 {
 	static const struct register_error errors[] = {
 		[REGISTER_BAD_REQUEST] = { "modify", "bad-request", "username and password are required" },
+		[REGISTER_BAD_REMOVE] = { "modify", "bad-request",
+		    "<remove/> must be the query's only child" },
 		[REGISTER_NOT_ACCEPTABLE] = { "modify", "not-acceptable",
-		    "the username is not valid, or the password is empty" },
+		    "a username and a non-empty password are required, the username a valid one" },
 		[REGISTER_NOT_ALLOWED] = { "cancel", "not-allowed", NULL },
 		[REGISTER_NOT_AUTHORIZED] = { "auth", "not-authorized", NULL },
 		[REGISTER_CONFLICT] = { "cancel", "conflict", "the username is taken" },

@@ -1,8 +1,9 @@
 /*
  * mod_vcard.c — XEP-0054 vcard-temp: the user's own vCard (get and set
  * with no `to` or the own bare JID; an empty <vCard/> when none is
- * stored, §3.1), another user's vCard (get to that bare JID, §3.2:
- * item-not-found when there is none), and nobody sets another's
+ * stored, §3.1), another user's vCard (get to that bare JID; when there
+ * is none, service-unavailable: §3.3 wants the answer a nonexistent user
+ * gets, which is the core's), and nobody sets another's
  * (forbidden). A vCard larger than sm.vcard.max_size, as stored, is
  * refused with policy-violation (RFC 6120 §8.3.3.12: a local limit).
  * Setting an empty vCard deletes the stored one.
@@ -48,7 +49,7 @@ static void get(struct sm *sm, struct sm_pkt *p, const struct jid *owner)
 	}
 	free(xml);
 	if (card == NULL && !own(p, owner)) {
-		sm_bounce(sm, p, "cancel", "item-not-found");
+		sm_bounce(sm, p, "cancel", "service-unavailable");
 		return;
 	}
 	struct stanza *r = sm_iq_result(p);

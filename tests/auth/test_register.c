@@ -76,8 +76,11 @@ START_TEST(test_create_before_login)
 	ck_assert_str_eq(req.user, "romeo");   /* nodeprepped */
 	ck_assert_int_eq(parse(IQ(PRE, Q("<username>romeo</username><password>x</password>")),
 	    false, &req), REGISTER_NOT_ALLOWED);
+	/* XEP-0077 §3.1: information missing is not-acceptable. */
 	ck_assert_int_eq(parse(IQ(PRE, Q("<username>romeo</username>")), true, &req),
-	    REGISTER_BAD_REQUEST);
+	    REGISTER_NOT_ACCEPTABLE);
+	ck_assert_int_eq(parse(IQ(PRE, Q("<password>x</password>")), true, &req),
+	    REGISTER_NOT_ACCEPTABLE);
 	ck_assert_int_eq(parse(IQ(PRE, Q("<username>romeo</username><password/>")), true, &req),
 	    REGISTER_NOT_ACCEPTABLE);
 	ck_assert_int_eq(parse(IQ(PRE, Q("<username>ro@meo</username><password>x</password>")),
@@ -107,9 +110,19 @@ START_TEST(test_password_change_and_removal_after_login)
 	ck_assert_str_eq(req.password, "n");
 	ck_assert_int_eq(parse(IQ(POST, Q("<username>romeo</username><password>n</password>")),
 	    true, &req), REGISTER_NOT_AUTHORIZED);
+	/* §3.3: a password change without both fields is bad-request. */
+	ck_assert_int_eq(parse(IQ(POST, Q("<password>n</password>")), false, &req),
+	    REGISTER_BAD_REQUEST);
 	ck_assert_int_eq(parse(IQ(POST, Q("<remove/>")), false, &req), REGISTER_OK);
 	ck_assert_int_eq(req.action, REGISTER_REMOVE);
 	ck_assert_str_eq(req.user, "juliet");
+	/* §3.2: <remove/> with anything else is not a removal. */
+	ck_assert_int_eq(parse(IQ(POST, Q("<remove/><username>juliet</username>")), false, &req),
+	    REGISTER_BAD_REMOVE);
+	ck_assert_int_eq(parse(IQ(POST, Q("<username>juliet</username><remove/>")), false, &req),
+	    REGISTER_BAD_REMOVE);
+	ck_assert_ptr_nonnull(register_outcome_error(REGISTER_BAD_REMOVE));
+	ck_assert_str_eq(register_outcome_error(REGISTER_BAD_REMOVE)->condition, "bad-request");
 	ck_assert_int_eq(parse(IQ(PRE, Q("<remove/>")), true, &req), REGISTER_NOT_AUTHORIZED);
 	ck_assert_int_eq(parse(IQ("type='set' from='juliet@example.com/x'", Q("<remove/>")), true,
 	    &req), REGISTER_NOT_AUTHORIZED);

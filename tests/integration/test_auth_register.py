@@ -83,15 +83,17 @@ t.eq(error_of(reply), ("modify", "not-acceptable"), "a name that is not a localp
 reply = ask(c2s, "b6", iq("set", "<username>tybalt</username><password></password>"))
 t.eq(error_of(reply), ("modify", "not-acceptable"), "an empty password: not-acceptable")
 reply = ask(c2s, "b7", iq("set", "<username>tybalt</username>"))
-t.eq(error_of(reply), ("modify", "bad-request"), "no password at all: bad-request")
+t.eq(error_of(reply), ("modify", "not-acceptable"),
+     "no password at all: not-acceptable (XEP-0077 §3.1)")
 reply = ask(c2s, "b8", iq("set", "<remove/>"))
 t.eq(error_of(reply), ("auth", "not-authorized"), "cancel before login: not-authorized")
 
 # --- after login: the form, password change, cancel --------------------------------------
 me = f"romeo@{HOST}/orchard"
 reply = ask(c2s, "c1", iq("get", "", to=None, frm=me))
-t.ok("<registered/>" in reply and "<username>romeo</username>" in reply,
-     "logged in, the form says registered, with the username", reply)
+t.ok("<registered/>" in reply and "<username>romeo</username>" in reply and
+     "<instructions>" in reply, "logged in, the form says registered, with the username and "
+     "instructions (XEP-0077 §3.1 SHOULD)", reply)
 t.ok(f"to=\"{me}\"" in reply or f"to='{me}'" in reply, "addressed to the user's full JID", reply)
 reply = ask(c2s, "c2", iq("set", "<username>juliet</username><password>p</password>", to=None,
                           frm=me))
@@ -102,6 +104,10 @@ t.ok(error_of(reply) is None and "result" in reply, "changing one's own password
 t.eq(login(c2s, "c4", "romeo", "montague"), (F.SASL_RESULT, NOT_AUTHORIZED),
      "the old password no longer works")
 t.eq(login(c2s, "c5", "romeo", "new-one"), (F.SASL_RESULT, OK), "the new one does")
+reply = ask(c2s, "c5r", iq("set", "<remove/><username>romeo</username>", to=None, frm=me))
+t.eq(error_of(reply), ("modify", "bad-request"),
+     "<remove/> with another child: bad-request (XEP-0077 §3.2), nothing removed")
+t.eq(login(c2s, "c5l", "romeo", "new-one"), (F.SASL_RESULT, OK), "the account is still there")
 reply = ask(c2s, "c6", iq("set", "<remove/>", to=None, frm=me))
 t.ok(error_of(reply) is None and "result" in reply, "cancelling the account", reply)
 t.eq(login(c2s, "c7", "romeo", "new-one"), (F.SASL_RESULT, NOT_AUTHORIZED),

@@ -7,7 +7,8 @@ service-unavailable to a stranger), version (XEP-0092), ping (XEP-0199),
 entity time (XEP-0202), last activity (XEP-0012: the server's uptime; a
 user's last logout — forbidden without a presence subscription, the
 seconds since logout with one), vCard (XEP-0054: own empty, set, read by
-another, set for another forbidden, none stored: item-not-found) and
+another, set for another forbidden, none stored: the same error as no such
+user) and
 private XML (XEP-0049: set/get, reserved namespace refused, another
 user's forbidden). Prints TAP."""
 import asyncio
@@ -117,8 +118,13 @@ async def scenario():
     t.ok(err_cond(res) == "forbidden", "XEP-0054: setting another user's vCard: forbidden",
          shows([res]))
     res = await bob.iq("get", "<vCard xmlns='vcard-temp'/>", to=CAROL)
-    t.ok(err_cond(res) == "item-not-found",
-         "XEP-0054 §3.1: a user without a vCard: item-not-found", shows([res]))
+    t.ok(err_cond(res) == "service-unavailable",
+         "XEP-0054 §3.3: a user without a vCard: service-unavailable", shows([res]))
+    res2 = await bob.iq("get", "<vCard xmlns='vcard-temp'/>", to=f"nobody@{DOMAIN}")
+    t.ok(err_cond(res2) == err_cond(res) and res is not None and res2 is not None and
+         res2.find(f"{C}error").get("type") == res.find(f"{C}error").get("type"),
+         "XEP-0054 §3.3: and no such user: the same error (no directory harvesting)",
+         shows([res, res2]))
 
     # --- private XML ------------------------------------------------------
     res = await alice.iq("set", "<query xmlns='jabber:iq:private'>"
