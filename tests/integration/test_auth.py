@@ -147,18 +147,20 @@ for i in range(5):
     c2s.start(f"d{i}", "PLAIN", plain("juliet", f"bad{i}"), cbs=cbs, addr=addr)
     f = c2s.answer(f"d{i}", timeout=15)
     times.append(time.monotonic() - start)
-t.ok(all(x < 0.5 for x in times[:3]), "the first three failures from an address are answered "
+# "At once" is below 0.8 s: the first hold is 1 s, and a busy machine (the
+# sanitizers, test programs side by side) adds to every answer.
+t.ok(all(x < 0.8 for x in times[:3]), "the first three failures from an address are answered "
      "at once", times)
 t.ok(0.9 <= times[3] < 1.8 and 1.9 <= times[4] < 3.0,
      "then the answer is held 1 s, then 2 s (the cap)", times)
 start = time.monotonic()
 c2s.start("d-other", "PLAIN", plain("juliet", "bad"), cbs=cbs, addr="198.51.100.10:4000")
 c2s.answer("d-other")
-t.ok(time.monotonic() - start < 0.5, "another address is not slowed down")
+t.ok(time.monotonic() - start < 0.8, "another address is not slowed down")
 start = time.monotonic()
 c2s.start("d-ok", "PLAIN", plain("juliet", "r0m30&wherefore"), cbs=cbs, addr=addr)
 f = c2s.answer("d-ok")
-t.ok(status(f) == (F.SASL_RESULT, OK) and time.monotonic() - start < 0.5,
+t.ok(status(f) == (F.SASL_RESULT, OK) and time.monotonic() - start < 0.8,
      "a success from the slowed address is not delayed")
 # While a failure is held, the rest of the process is not.
 c2s.start("d-held", "PLAIN", plain("juliet", "bad"), cbs=cbs, addr=addr)
@@ -166,7 +168,7 @@ start = time.monotonic()
 c2s.start("d-fast", "PLAIN", plain("juliet", "r0m30&wherefore"), cbs=cbs,
           addr="203.0.113.1:1")
 f = c2s.answer("d-fast")
-t.ok(status(f) == (F.SASL_RESULT, OK) and time.monotonic() - start < 0.5,
+t.ok(status(f) == (F.SASL_RESULT, OK) and time.monotonic() - start < 0.8,
      "a held failure does not hold anybody else")
 c2s.answer("d-held", timeout=5)
 
