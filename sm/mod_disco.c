@@ -7,7 +7,8 @@
  * disco#info is <service-unavailable/> and disco#items empty; to those
  * allowed, disco#info is identity account/registered and disco#items the
  * account's available resources. No node is known (item-not-found), and
- * the server lists no items yet (no components are announced).
+ * the server lists no items yet (no components are announced). The
+ * server's features include jabber:iq:register, which c2s and auth answer.
  */
 #include <string.h>
 
@@ -101,4 +102,9 @@ static enum sm_verdict iq(struct sm *sm, struct sm_pkt *p, void *arg)
 void mod_disco_init(struct sm *sm)
 {
 	sm_hook_stanza(sm, SM_CHAIN_IQ, "disco", iq, NULL);
+	/* XEP-0077, answered by c2s and auth rather than a module of ours:
+	 * the form, a password change and cancellation always (a backend
+	 * that cannot do one says not-allowed), account creation when
+	 * auth.registration is on. */
+	sm_add_feature(sm, "jabber:iq:register");
 }

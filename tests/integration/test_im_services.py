@@ -46,7 +46,7 @@ async def scenario():
     res = await alice.iq("get", f"<query xmlns='{INFO}'/>", to=DOMAIN)
     feats = {f.get("var") for f in res.iter("{%s}feature" % INFO)} if res is not None else set()
     want = {"urn:xmpp:blocking", "msgoffline", "urn:xmpp:time", "jabber:iq:last", "vcard-temp",
-            "jabber:iq:private", "jabber:iq:version", "urn:xmpp:ping", INFO}
+            "jabber:iq:private", "jabber:iq:version", "urn:xmpp:ping", "jabber:iq:register", INFO}
     t.ok(want <= feats, "XEP-0030: the server's disco#info lists every module's feature",
          f"missing {sorted(want - feats)}")
     res = await alice.iq("get", f"<query xmlns='{INFO}'/>", to=ALICE)
