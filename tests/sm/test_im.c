@@ -546,10 +546,13 @@ START_TEST(test_vcard_own_empty_then_set_then_read_by_another)
 	int v = stanza_find_child(r, 0, "vcard-temp", "vCard");
 	ck_assert_int_ne(v, STANZA_NONE);
 	ck_assert_int_eq(stanza_first_element(r, v), STANZA_NONE);
-	/* Another user's, none stored: item-not-found (§3.2). */
+	/* Another user's, none stored: what no such user gets (§3.3). */
 	from_session(romeo, "<iq xmlns='jabber:client' type='get' id='o' to='juliet@example.test'>"
 	    "<vCard xmlns='vcard-temp'/></iq>");
-	ck_assert_str_eq(condition(answer("r", "o")), "item-not-found");
+	ck_assert_str_eq(condition(answer("r", "o")), "service-unavailable");
+	from_session(romeo, "<iq xmlns='jabber:client' type='get' id='o2' to='nobody@example.test'>"
+	    "<vCard xmlns='vcard-temp'/></iq>");
+	ck_assert_str_eq(condition(answer("r", "o2")), "service-unavailable");
 
 	from_session(juliet, "<iq xmlns='jabber:client' type='set' id='s'>"
 	    "<vCard xmlns='vcard-temp'><FN>Juliet Capulet</FN></vCard></iq>");
