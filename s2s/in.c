@@ -14,9 +14,10 @@
  *   <db:verify from to id>KEY</db:verify>  another server asks us, the
  *       authoritative server of `to`, whether KEY is ours: we recompute it;
  *   message, presence, iq  accepted only for a verified pair, translated
- *       to jabber:client and handed to the router (link.c). A `to` we do
- *       not host is <host-unknown/>, a `from` not verified on this stream
- *       <invalid-from/> (RFC 6120 §4.9.3).
+ *       to jabber:client and handed to the router (link.c). A `to` or
+ *       `from` missing, empty or not a JID is <improper-addressing/>, a
+ *       `to` we do not host <host-unknown/>, a `from` not verified on
+ *       this stream <invalid-from/> (RFC 6120 §4.9.3).
  *
  * A connection has s2s.negotiation_timeout to get a domain pair verified
  * (by either method); one that has not by then is <connection-timeout/>,
@@ -191,13 +192,23 @@ static void result(struct conn *c, const struct stanza *st)
 		conn_stream_error(c, "invalid-from", NULL);
 		return;
 	}
+	if (stanza_to(st) == NULL) {
+		conn_stream_error(c, "invalid-xml", "a <db:result/> needs from and to");
+		return;
+	}
 	if (!prep_domain(stanza_to(st), to) || !s2s_hosts(s2s, to)) {
-		conn_stream_error(c, "host-unknown", NULL);
+		/* XEP-0220 §2.4: a dialback error, which ends nothing else
+		 * on the stream (we announced <errors/>). */
+		log_info("%s: dialback from %s for %s refused: not a domain of ours", c->addr, from,
+		    stanza_to(st));
+		answer_result(c, stanza_to(st), from, "error", "item-not-found");
 		return;
 	}
 	if (s2s_hosts(s2s, from)) {
-		/* Nobody but us speaks for our own domains. */
+		/* Nobody but us speaks for our own domains: invalid, and an
+		 * invalid answer ends the stream (§2.2.1). */
 		answer_result(c, to, from, "invalid", NULL);
+		conn_stream_end(c);
 		return;
 	}
 	char why[ERRLEN];
@@ -270,8 +281,24 @@ static void verify(struct conn *c, const struct stanza *st)
 		conn_stream_error(c, "invalid-xml", "a <db:verify/> needs from and id");
 		return;
 	}
+	if (stanza_to(st) == NULL) {
+		conn_stream_error(c, "invalid-xml", "a <db:verify/> needs from, to and id");
+		return;
+	}
 	if (!prep_domain(stanza_to(st), to) || !s2s_hosts(s2s, to)) {
-		conn_stream_error(c, "host-unknown", NULL);
+		/* XEP-0220 §2.4: a dialback error; the stream goes on. */
+		struct stanza *r = stanza_new(NS_DIALBACK, "db:verify");
+		stanza_set_from(r, stanza_to(st));
+		stanza_set_to(r, from);
+		stanza_set_id(r, id);
+		stanza_set_type(r, "error");
+		int e = stanza_add_child(r, 0, NS_SERVER, "error");
+		stanza_set_attr(r, e, "type", "cancel");
+		stanza_add_child(r, e, NS_STANZAS, "item-not-found");
+		conn_write_stanza(c, r);
+		stanza_free(&r);
+		log_info("%s: asked by %s about a key of %s: not a domain of ours", c->addr, from,
+		    stanza_to(st));
 		return;
 	}
 	bool ok = dialback_key_ok(s2s->dialback_secret, from, to, id, stanza_text(st, 0));
@@ -372,13 +399,20 @@ static void deliver(struct conn *c, const struct stanza *st)
 	struct jid *from = NULL, *to = NULL;
 	char why[ERRLEN];
 
-	if (to_s == NULL || jid_parse(&to, to_s, strlen(to_s), why, sizeof(why)) < 0 ||
-	    !s2s_hosts(s2s, jid_domainpart(to))) {
-		conn_stream_error(c, "host-unknown", NULL);
+	/* RFC 6120 §4.9.3.7, §8.1.1.2, §8.1.2.2: between servers both
+	 * addresses are required, and must be JIDs. */
+	if (to_s == NULL || from_s == NULL || *to_s == '\0' || *from_s == '\0') {
+		conn_stream_error(c, "improper-addressing", "a stanza between servers needs to "
+		    "and from");
 		goto out;
 	}
-	if (from_s == NULL || jid_parse(&from, from_s, strlen(from_s), why, sizeof(why)) < 0) {
-		conn_stream_error(c, "invalid-from", NULL);
+	if (jid_parse(&to, to_s, strlen(to_s), why, sizeof(why)) < 0 ||
+	    jid_parse(&from, from_s, strlen(from_s), why, sizeof(why)) < 0) {
+		conn_stream_error(c, "improper-addressing", why);
+		goto out;
+	}
+	if (!s2s_hosts(s2s, jid_domainpart(to))) {
+		conn_stream_error(c, "host-unknown", NULL);
 		goto out;
 	}
 	struct in_pair *p = find_pair(c, jid_domainpart(from), jid_domainpart(to));

@@ -266,8 +266,14 @@ async def scenario():
     m = await bob.wait(lambda e: is_message(e, body="from x.test"), 5)
     t.ok(m is not None and m.get("from") == "eve@x.test",
          "a stanza from the verified domain is delivered", shows(bob.since()))
+    t.ok(raw.get("result_error") and raw.get("verify_error"),
+         "dialback (result and verify) for a domain not hosted: a dialback error "
+         "<item-not-found/>, and the stream goes on (XEP-0220 §2.4)", raw)
     t.ok(raw.get("invalid_from"), "a stanza from y.test on that stream is refused with "
          "<invalid-from/>", raw)
+    raw2 = await asyncio.get_running_loop().run_in_executor(None, forge, bob, "no-to")
+    t.ok(raw2.get("valid") and raw2.get("improper"), "a stanza without to on a verified stream: "
+         "<improper-addressing/> (RFC 6120 §8.1.1.2)", raw2)
     await asyncio.sleep(0.3)
     t.ok(not bob.seen(lambda e: is_message(e, body="forged")),
          "and the forged stanza is not delivered")
@@ -394,7 +400,7 @@ def silent_peer():
     return out
 
 
-def forge(bob):
+def forge(bob, mode="forged"):
     out = {}
     r = RawS2S.connect(pb)
     try:
@@ -409,9 +415,23 @@ def forge(bob):
         r.header("x.test", "b.test")
         m = r.expect(r"<stream:stream[^>]*\bid=['\"]([^'\"]+)['\"]")
         out["features"] = bool(m) and bool(r.expect(r"urn:xmpp:features:dialback"))
+        if mode == "forged":
+            # XEP-0220 §2.4: a domain we do not host is a dialback error,
+            # not the end of the stream.
+            r.send("<db:result from='x.test' to='nothere.test'>k-0123456789</db:result>")
+            out["result_error"] = bool(r.expect(
+                r"<db:result[^>]*type=['\"]error['\"][^>]*>.*?item-not-found.*?</db:result>", 5))
+            r.send("<db:verify from='x.test' to='nothere.test' id='v1'>k</db:verify>")
+            out["verify_error"] = bool(r.expect(
+                r"<db:verify[^>]*type=['\"]error['\"][^>]*>.*?item-not-found.*?</db:verify>", 5))
         r.send("<db:result from='x.test' to='b.test'>not-a-real-key-0123456789</db:result>")
         out["valid"] = bool(r.expect(r"<db:result[^>]*type=['\"]valid['\"]", 10))
         if not out["valid"]:
+            return out
+        if mode == "no-to":
+            # RFC 6120 §8.1.1.2: between servers, no `to` is improper-addressing.
+            r.send("<message from='eve@x.test' type='chat'><body>no to</body></message>")
+            out["improper"] = bool(r.expect(r"<improper-addressing", 5))
             return out
         r.send("<message from='eve@x.test' to='bob@b.test' type='chat'><body>from x.test</body>"
                "</message>")
