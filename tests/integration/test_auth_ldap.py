@@ -315,7 +315,9 @@ t.eq(auth.stop(), 0, "SIGTERM: auth stops cleanly with its workers")
 
 # --- a directory that does not answer (through the relay, by host name) -----------------
 
-set_auth(uri=f"ldap://localhost:{proxy.port}/", timeout="1s")
+# 3 s: long enough that the other login, slowed by a busy machine, is
+# still answered before the stuck search times out.
+set_auth(uri=f"ldap://localhost:{proxy.port}/", timeout="3s")
 auth = start_auth()
 t.ok(auth.alive() and "rpath dns" in auth.log(),
      "with a host name in the URI the resolver's files are allowed (rpath dns)",
@@ -333,16 +335,16 @@ slow.join(30)
 r_slow, s0, s1 = res.get("slow", ("none", 0, 99))
 r_alice, a0, a1 = res.get("alice", ("none", 0, 99))
 t.ok(proxy.stalled >= 1, "the relay held the slow user's search", proxy.stalled)
-t.ok(r_slow == TEMP and s1 - s0 < 6, "a search the directory never answers: "
+t.ok(r_slow == TEMP and s1 - s0 < 9, "a search the directory never answers: "
      "temporary-auth-failure after auth.ldap.timeout", (r_slow, s1 - s0))
 t.ok(r_alice.startswith(OK_ALICE) and a1 < s1, "meanwhile another login is served on the "
      "other worker and answered first", (r_alice, a1 - s0, s1 - s0))
 # The loop's timer and libldap's own timeout are both auth.ldap.timeout:
 # whichever fires first logs it.
-t.ok("no answer from the directory within 1000 ms" in auth.log()
+t.ok("no answer from the directory within 3000 ms" in auth.log()
      or "login of slowpoke@example.test: search: Timed out" in auth.log(), "the timeout is logged",
      auth.log()[-800:])
-time.sleep(1.2)  # the stuck worker's own libldap timeout frees it
+time.sleep(3.2)  # the stuck worker's own libldap timeout frees it
 out = slix("alice", "wonderland")
 t.ok(out.startswith(OK_ALICE), "and logins go on afterwards", out)
 
@@ -350,7 +352,7 @@ proxy.mode = "blackhole"
 start = time.monotonic()
 out = slix("alice", "wonderland")
 took = time.monotonic() - start
-t.ok(out == TEMP and took < 8, "a directory that accepts and never answers: "
+t.ok(out == TEMP and took < 10, "a directory that accepts and never answers: "
      "temporary-auth-failure", (out, took))
 proxy.mode = "forward"
 out = None
