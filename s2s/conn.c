@@ -348,7 +348,9 @@ void conn_send_header(struct conn *c, const char *from, const char *to, bool wit
 		conn_new_stream_id(c);
 		stanza_set_id(h, c->stream_id);
 	}
-	stanza_set_attr(h, 0, "version", "1.0");
+	/* RFC 6120 §4.7.5: a peer that sent no version (0.9) gets none. */
+	if (c->dir == CONN_OUT || c->version1)
+		stanza_set_attr(h, 0, "version", "1.0");
 	stanza_write_stream_header(h, &b);
 	conn_write(c, buf_head(&b), buf_used(&b));
 	buf_free(&b);
@@ -368,8 +370,11 @@ void conn_stream_error(struct conn *c, const char *condition, const char *text)
 {
 	if (c->phase == PHASE_CLOSING)
 		return;
+	/* A header the parser refused has told us nothing: the reply comes
+	 * from our first domain (RFC 6120 §4.7.1 wants a `from`). */
 	if (!c->header_sent)
-		conn_send_header(c, c->local, c->remote, c->dir == CONN_IN);
+		conn_send_header(c, c->local != NULL || c->dir == CONN_OUT ? c->local :
+		    c->s2s->cfg.hosts[0], c->remote, c->dir == CONN_IN);
 	struct stanza *e = stanza_new_stream_error(condition, text);
 	conn_write_stanza(c, e);
 	stanza_free(&e);

@@ -17,6 +17,7 @@ both ways (no dialback in either log). Prints TAP."""
 import asyncio
 import os
 import pwd
+import re
 import signal
 import socket
 import sys
@@ -271,6 +272,13 @@ async def scenario():
          "<item-not-found/>, and the stream goes on (XEP-0220 §2.4)", raw)
     t.ok(raw.get("invalid_from"), "a stanza from y.test on that stream is refused with "
          "<invalid-from/>", raw)
+    hdr = await asyncio.get_running_loop().run_in_executor(None, headers)
+    t.ok(hdr.get("old") is not None and "version=" not in hdr["old"] and not hdr.get("features"),
+         "a peer that sends no version gets a header without one and no features "
+         "(RFC 6120 §4.7.5)", hdr)
+    t.ok(hdr.get("bad") is not None and re.search(r"from=['\"]b\.test['\"]", hdr["bad"]) and
+         hdr.get("bad_error"), "a header in the wrong namespace: the reply still says who we "
+         "are (from), then <invalid-namespace/>", hdr)
     raw2 = await asyncio.get_running_loop().run_in_executor(None, forge, bob, "no-to")
     t.ok(raw2.get("valid") and raw2.get("improper"), "a stanza without to on a verified stream: "
          "<improper-addressing/> (RFC 6120 §8.1.1.2)", raw2)
@@ -395,6 +403,28 @@ def silent_peer():
         out["data"] = r.data[-300:]
     except OSError as e:
         out["exc"] = repr(e)
+    finally:
+        r.close()
+    return out
+
+
+def headers():
+    out = {}
+    r = RawS2S.connect(pb)
+    try:
+        r.header("x.test", "b.test", version=None)
+        m = r.expect(r"<stream:stream[^>]*>")
+        out["old"] = m.group(0) if m else None
+        out["features"] = bool(r.expect(r"<stream:features", 1))
+    finally:
+        r.close()
+    r = RawS2S.connect(pb)
+    try:
+        r.send("<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+               "xmlns:stream='http://example.com/streams' to='b.test' version='1.0'>")
+        m = r.expect(r"<stream:stream[^>]*>")
+        out["bad"] = m.group(0) if m else None
+        out["bad_error"] = bool(r.expect(r"invalid-namespace", 3))
     finally:
         r.close()
     return out

@@ -108,11 +108,13 @@ class RawS2S:
     def send(self, text):
         self.sock.sendall(text.encode())
 
-    def header(self, frm, to, sid=None):
+    def header(self, frm, to, sid=None, version="1.0"):
+        """version None: none at all (a pre-1.0 server)."""
         i = f" id='{sid}'" if sid else ""
+        v = f" version='{version}'" if version is not None else ""
         self.send(f"<?xml version='1.0'?><stream:stream xmlns='{NS_SERVER}' "
                   f"xmlns:db='{NS_DB}' xmlns:stream='http://etherx.jabber.org/streams' "
-                  f"from='{frm}' to='{to}' version='1.0'{i}>")
+                  f"from='{frm}' to='{to}'{v}{i}>")
 
     def expect(self, pattern, timeout=5.0):
         """The first match of pattern after what earlier expects consumed, or None."""
