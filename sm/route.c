@@ -333,7 +333,16 @@ void sm_route(struct sm *sm, struct sm_pkt *p)
 			sm_bounce(sm, p, "cancel", "service-unavailable");
 		return;
 	}
-	if (sm_user_exists(sm, p->to) != STORAGE_OK) {
+	int exists = sm_user_exists(sm, p->to);
+	if (exists == STORAGE_ERROR) {
+		/* The store cannot say now: not "no such user", which the
+		 * sender would take as final (RFC 6120 §8.3.3.6). Presence
+		 * has no answer to give. */
+		if (p->kind != SM_PRESENCE)
+			sm_bounce(sm, p, "wait", "internal-server-error");
+		return;
+	}
+	if (exists != STORAGE_OK) {
 		/* §8.5.1: no such user. A probe learns there is no
 		 * subscription; other presence, subscription requests
 		 * included, is ignored. */

@@ -231,7 +231,7 @@ class Suite:
         return (f'driver = "{kind}";\n'
                 f'sql = {{ host = "127.0.0.1"; port = {port}; database = "{name}";\n'
                 f'  user = "{dbserver.USER}"; password = "{dbserver.PASSWORD}"; tls = "disable";\n'
-                f'  hold = "5s"; }};')
+                f'  hold = "{os.environ.get("PARLEY_TEST_SQL_HOLD", "5s")}"; }};')
 
     def start(self, name, argv, env=None, stdin=subprocess.DEVNULL):
         """Start argv[0] (a path, or a binary name in the build tree) with
