@@ -91,6 +91,7 @@ enum mst_id {
 	/* offline, private, vCard, block list, last (mysql_im.c) */
 	MST_OFFLINE_COUNT_LOCK,
 	MST_OFFLINE_COUNT,
+	MST_OFFLINE_FIND,
 	MST_OFFLINE_STORE,
 	MST_OFFLINE_LIST,
 	MST_OFFLINE_DELETE_UPTO,

@@ -24,6 +24,7 @@ struct im_call {
 	struct msql_rows rows;
 	size_t count;
 	char *out;
+	bool commit_sent;           /* a COMMIT went out: its outcome may be unknown */
 };
 
 /* One statement with the owner and then c->key, c->text, c->num as the
@@ -113,6 +114,22 @@ static int op_offline_store(struct msql_db *d, void *arg, char *err, size_t errl
 
 	if (msql_db_begin(d, c->what, err, errlen) < 0)
 		return STORAGE_ERROR;
+	if (c->commit_sent) {
+		/* The connection died after our COMMIT went out: the server
+		 * may have done it. The same stanza stored means it did (it
+		 * carries its own delay stamp and id): not a second time. */
+		struct msql_rows rows;
+		if (msql_db_query(d, MST_OFFLINE_FIND, store, ARRAY_LEN(store), &rows, c->what, err,
+		    errlen) < 0)
+			goto fail;
+		n = rows.n > 0 ? (size_t)msql_rows_int(&rows, 0, 0) : 0;
+		msql_rows_free(&rows);
+		if (n > 0) {
+			msql_db_rollback(d);
+			return STORAGE_OK;
+		}
+		n = 0;
+	}
 	if (c->quota > 0) {
 		if (count(d, MST_OFFLINE_COUNT_LOCK, c, &n, err, errlen) < 0)
 			goto fail;
@@ -124,6 +141,7 @@ static int op_offline_store(struct msql_db *d, void *arg, char *err, size_t errl
 	if (msql_db_exec(d, MST_OFFLINE_STORE, store, ARRAY_LEN(store), NULL, c->what, err,
 	    errlen) < 0)
 		goto fail;
+	c->commit_sent = true;
 	if (msql_db_commit(d, c->what, err, errlen) < 0)
 		return STORAGE_ERROR;
 	return STORAGE_OK;

@@ -102,6 +102,7 @@ const char *const msql_stmt_sql[MST_COUNT] = {
 	[MST_OFFLINE_COUNT_LOCK] = "SELECT COUNT(*) FROM offline_messages WHERE " OWNER
 	    " FOR UPDATE",
 	[MST_OFFLINE_COUNT] = "SELECT COUNT(*) FROM offline_messages WHERE " OWNER,
+	[MST_OFFLINE_FIND] = "SELECT COUNT(*) FROM offline_messages WHERE " OWNER " AND stanza = ?",
 	[MST_OFFLINE_STORE] = "INSERT INTO offline_messages (domain, localpart, stanza) "
 	    "VALUES (?, ?, ?)",
 	[MST_OFFLINE_LIST] = "SELECT id, stanza FROM offline_messages WHERE " OWNER

@@ -61,6 +61,7 @@ enum pg_stmt {
 	PG_SUBREQ_LIST,
 	/* offline, private, vCard, block list, last (pgsql_im.c) */
 	PG_OFFLINE_COUNT,
+	PG_OFFLINE_FIND,
 	PG_OFFLINE_STORE,
 	PG_OFFLINE_LIST,
 	PG_OFFLINE_DELETE_UPTO,

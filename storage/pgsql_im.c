@@ -54,6 +54,7 @@ struct offline_op {
 	const char *domain, *localpart, *stanza;
 	size_t quota;
 	size_t count;
+	bool commit_sent;           /* a COMMIT went out: its outcome may be unknown */
 };
 
 static int store_attempt(struct pgsql_db *d, void *arg, char *err, size_t errlen)
@@ -66,6 +67,23 @@ static int store_attempt(struct pgsql_db *d, void *arg, char *err, size_t errlen
 	pg_params_owner(&p, a->domain, a->localpart);
 	if (pgsql_begin_write(d, a->domain, a->localpart, what, err, errlen) < 0)
 		return STORAGE_ERROR;
+	if (a->commit_sent) {
+		/* The connection died after our COMMIT went out: the server
+		 * may have done it. The same stanza stored means it did (it
+		 * carries its own delay stamp and id): not a second time. */
+		pg_params_text(&p, a->stanza);
+		PGresult *r = pgsql_exec(d, PG_OFFLINE_FIND, &p, what, err, errlen);
+		if (r == NULL)
+			goto fail;
+		n = (size_t)pg_int(r, 0, 0);
+		PQclear(r);
+		if (n > 0) {
+			pgsql_rollback(d);
+			return STORAGE_OK;
+		}
+		n = 0;
+		pg_params_owner(&p, a->domain, a->localpart);
+	}
 	if (a->quota > 0) {
 		if (count(d, &p, &n, err, errlen) < 0)
 			goto fail;
@@ -77,6 +95,7 @@ static int store_attempt(struct pgsql_db *d, void *arg, char *err, size_t errlen
 	pg_params_text(&p, a->stanza);
 	if (pgsql_done(d, PG_OFFLINE_STORE, &p, what, err, errlen) < 0)
 		goto fail;
+	a->commit_sent = true;
 	if (pgsql_commit(d, what, err, errlen) < 0)
 		return STORAGE_ERROR;
 	return STORAGE_OK;

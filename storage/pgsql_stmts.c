@@ -83,6 +83,7 @@ const char *const pgsql_stmt_sql[PG_STMT_COUNT] = {
 	    " ORDER BY id",
 
 	[PG_OFFLINE_COUNT] = "SELECT count(*) FROM offline_messages WHERE " OWNER,
+	[PG_OFFLINE_FIND] = "SELECT count(*) FROM offline_messages WHERE " OWNER " AND stanza = $3",
 	[PG_OFFLINE_STORE] = "INSERT INTO offline_messages (domain, localpart, stanza) "
 	    "VALUES ($1, $2, $3)",
 	[PG_OFFLINE_LIST] = "SELECT id, stanza FROM offline_messages WHERE " OWNER " ORDER BY id",
