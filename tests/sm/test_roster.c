@@ -52,6 +52,27 @@ static const struct stanza *iq_to(const char *sid, const char *type, size_t n)
 	return NULL;
 }
 
+/* Whether sid was pushed an item with that subscription. */
+static bool pushed_sub(const char *sid, const char *sub)
+{
+	for (size_t i = 0; iq_to(sid, "set", i) != NULL; i++)
+		if (strcmp(item_attr(iq_to(sid, "set", i), "subscription"), sub) == 0)
+			return true;
+	return false;
+}
+
+/* Whether sid got presence of that type from `from` (NULL: anyone). */
+static bool got_presence(const char *sid, const char *type, const char *from)
+{
+	for (size_t i = 0; nth_to(sid, "presence", i) != NULL; i++) {
+		const struct stanza *p = nth_to(sid, "presence", i);
+		if (stanza_type(p) != NULL && strcmp(stanza_type(p), type) == 0 &&
+		    (from == NULL || strcmp(stanza_from(p), from) == 0))
+			return true;
+	}
+	return false;
+}
+
 static void roster_get(struct sm_session *s, const char *ver)
 {
 	char xml[160];
@@ -330,14 +351,7 @@ START_TEST(test_subscribe_to_offline_user_is_delivered_at_login)
 	clear_sent();
 	struct sm_session *j = online("c2s.2", "j", "juliet@example.test/balcony");
 	from_session(j, "<presence xmlns='jabber:client'/>");
-	bool asked = false;
-	for (size_t i = 0; nth_to("j", "presence", i) != NULL; i++) {
-		const struct stanza *p = nth_to("j", "presence", i);
-		if (stanza_type(p) != NULL && strcmp(stanza_type(p), "subscribe") == 0 &&
-		    strcmp(stanza_from(p), "romeo@example.test") == 0)
-			asked = true;
-	}
-	ck_assert(asked);
+	ck_assert(got_presence("j", "subscribe", "romeo@example.test"));
 }
 END_TEST
 
@@ -369,17 +383,8 @@ START_TEST(test_removing_an_item_cancels_both_subscriptions)
 	ck_assert_str_eq(item_attr(iq_to("j", "set", 0), "subscription"), "remove");
 	/* Romeo's item went to none (both halves cancelled), and romeo saw
 	 * juliet go unavailable. */
-	bool none = false, gone = false;
-	for (size_t i = 0; iq_to("r", "set", i) != NULL; i++)
-		if (strcmp(item_attr(iq_to("r", "set", i), "subscription"), "none") == 0)
-			none = true;
-	for (size_t i = 0; nth_to("r", "presence", i) != NULL; i++) {
-		const struct stanza *p = nth_to("r", "presence", i);
-		if (stanza_type(p) != NULL && strcmp(stanza_type(p), "unavailable") == 0)
-			gone = true;
-	}
-	ck_assert(none);
-	ck_assert(gone);
+	ck_assert(pushed_sub("r", "none"));
+	ck_assert(got_presence("r", "unavailable", NULL));
 }
 END_TEST
 
@@ -398,18 +403,8 @@ START_TEST(test_deleted_account_cancels_its_contacts_subscriptions)
 	ck_assert_int_eq(jid_parse(&bare, "juliet@example.test", 19, err, sizeof(err)), 0);
 	end_session(&j);
 	sm_run_user(&sm, SM_CHAIN_USER_DELETED, bare);
-	bool none = false, gone = false;
-	for (size_t i = 0; iq_to("r", "set", i) != NULL; i++)
-		if (strcmp(item_attr(iq_to("r", "set", i), "subscription"), "none") == 0)
-			none = true;
-	for (size_t i = 0; nth_to("r", "presence", i) != NULL; i++) {
-		const struct stanza *p = nth_to("r", "presence", i);
-		if (stanza_type(p) != NULL && strcmp(stanza_type(p), "unavailable") == 0 &&
-		    strcmp(stanza_from(p), "juliet@example.test/balcony") == 0)
-			gone = true;
-	}
-	ck_assert(none);
-	ck_assert(gone);
+	ck_assert(pushed_sub("r", "none"));
+	ck_assert(got_presence("r", "unavailable", "juliet@example.test/balcony"));
 	struct storage_roster_list l;
 	ck_assert_int_eq(storage_roster_get(sm.storage, "example.test", "juliet", &l, err,
 	    sizeof(err)), STORAGE_OK);
